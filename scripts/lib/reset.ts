@@ -1,0 +1,111 @@
+/**
+ * `npm run db:reset`: a database with exactly the platform, every migration
+ * and the seed. `supabase db reset --remote` drops the `auth` schema, so the
+ * project resets its own way:
+ *
+ *  - plain Postgres (embedded, CI, any DATABASE_URL without Supabase): drop and
+ *    recreate the database, then bootstrap the platform;
+ *  - a Supabase database (`supabase start`): the platform must stay, so drop
+ *    only what migrations own (the public schema and the migration history).
+ *    auth.users rows survive; rows that referenced them go with public.
+ *
+ * Then `supabase migration up` and supabase/seed.sql.
+ */
+import { existsSync } from 'node:fs';
+import postgres, { type Sql } from 'postgres';
+import { databaseName, isLocalDatabaseUrl, redactUrl, withDatabase } from './database-url.ts';
+import { bootstrapPlatform, detectPlatform } from './platform.ts';
+import { seedFile } from './project.ts';
+import { runSqlFile } from './sql-file.ts';
+import { StepError, sqlStepError } from './step.ts';
+import { migrateUp } from './supabase-cli.ts';
+
+export interface ResetOptions {
+  /** Allow a database that is not on this machine. */
+  force?: boolean;
+  seed?: boolean;
+  log?: (line: string) => void;
+}
+
+export function connect(url: string): Sql {
+  return postgres(url, { max: 1, prepare: false, onnotice: () => {}, connect_timeout: 10 });
+}
+
+async function withConnection<T>(url: string, use: (sql: Sql) => Promise<T>): Promise<T> {
+  const sql = connect(url);
+  try {
+    return await use(sql);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** Drops and creates the database of `url`, from another database of the same server. */
+export async function recreateDatabase(url: string): Promise<void> {
+  const name = databaseName(url);
+  const maintenance = withDatabase(url, name === 'postgres' ? 'template1' : 'postgres');
+  await withConnection(maintenance, async (sql) => {
+    try {
+      await sql.unsafe(`drop database if exists ${escapeIdentifier(name)} with (force)`);
+      await sql.unsafe(`create database ${escapeIdentifier(name)}`);
+    } catch (error) {
+      throw sqlStepError('recreate database', `database ${name}`, '', error);
+    }
+  });
+}
+
+export function escapeIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** What a reset removes from a Supabase database: the schemas migrations own. */
+async function dropMigrationOwnedSchemas(sql: Sql): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx.unsafe(`
+      drop schema if exists supabase_migrations cascade;
+      drop schema public cascade;
+      create schema public authorization pg_database_owner;
+      grant usage on schema public to postgres, anon, authenticated, service_role;
+    `);
+  });
+}
+
+async function databaseExists(url: string): Promise<boolean> {
+  const name = databaseName(url);
+  const maintenance = withDatabase(url, name === 'postgres' ? 'template1' : 'postgres');
+  return withConnection(maintenance, async (sql) => {
+    const rows = await sql`select 1 from pg_catalog.pg_database where datname = ${name}`;
+    return rows.length > 0;
+  });
+}
+
+export async function resetDatabase(url: string, options: ResetOptions = {}): Promise<void> {
+  const log = options.log ?? (() => {});
+  if (!isLocalDatabaseUrl(url) && !options.force) {
+    throw new StepError(
+      'check target',
+      `refusing to reset ${redactUrl(url)}: it is not on this machine (127.0.0.1, localhost or a socket).`,
+      { detail: 'A reset deletes every row. Pass --force if you really mean that database.' },
+    );
+  }
+
+  const platform = (await databaseExists(url)) ? await withConnection(url, detectPlatform) : 'none';
+  if (platform === 'supabase') {
+    await withConnection(url, dropMigrationOwnedSchemas);
+    log('✔ dropped public and supabase_migrations (Supabase platform kept)');
+  } else {
+    await recreateDatabase(url);
+    log(`✔ recreated database ${databaseName(url)}`);
+    await withConnection(url, bootstrapPlatform);
+    log('✔ platform bootstrap');
+  }
+
+  const output = await migrateUp(url);
+  const applied = output.match(/Applying migration/g)?.length ?? 0;
+  log(`✔ supabase migration up (${applied} applied)`);
+
+  if (options.seed !== false && existsSync(seedFile)) {
+    await withConnection(url, (sql) => runSqlFile(sql, 'seed', seedFile));
+    log('✔ seed.sql');
+  }
+}
