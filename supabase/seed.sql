@@ -18,7 +18,9 @@ values
    '{"provider": "email", "providers": ["email"]}', '{"display_name": "Demo"}', now(), now()),
   ('00000000-0000-0000-0000-000000000000', '22222222-2222-4222-8222-222222222222',
    'authenticated', 'authenticated', 'friend@example.com', now(),
-   '{"provider": "email", "providers": ["email"]}', '{"display_name": "Friend"}', now(), now());
+   '{"provider": "email", "providers": ["email"]}', '{"display_name": "Friend"}', now(), now())
+-- On a Supabase database a reset keeps auth.users, so the users may already exist.
+on conflict (id) do nothing;
 
 -- -----------------------------------------------------------------------------
 -- A coaching turn: the user's message, the coach's reply and its trace

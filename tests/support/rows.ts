@@ -1,0 +1,68 @@
+/**
+ * Test rows, inserted as the superuser (as Auth and Edge Functions would),
+ * bypassing RLS. Each helper returns what tests need to refer to the row.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Sql } from 'postgres';
+
+export interface TestUser {
+  id: string;
+  email: string;
+}
+
+/** A user as Supabase Auth would create it. */
+export async function insertUser(
+  sql: Sql,
+  email = `${randomUUID()}@example.com`,
+): Promise<TestUser> {
+  const id = randomUUID();
+  await sql`
+    insert into auth.users (instance_id, id, aud, role, email, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
+    values ('00000000-0000-0000-0000-000000000000', ${id}, 'authenticated', 'authenticated', ${email},
+            '{"provider": "email"}', '{}', now(), now())
+  `;
+  return { id, email };
+}
+
+export interface TestTrace {
+  traceId: string;
+  replyId: string;
+}
+
+/** A coach turn: the user's message, the reply, and the reply's trace. */
+export async function insertCoachTurn(sql: Sql, userId: string): Promise<TestTrace> {
+  const traceId = randomUUID();
+  const replyId = randomUUID();
+  const conversationId = randomUUID();
+  await sql.begin(async (tx) => {
+    await tx`
+      insert into public.langfuse_traces (trace_id, entity_type, entity_id, user_id, input, output, metadata, tags)
+      values (${traceId}, 'ai_coach_message', ${replyId}, ${userId}, 'How do I start?', 'Start small.',
+              ${tx.json({ model: 'mock-coach-1' })}, ${['ai-coach']})
+    `;
+    await tx`
+      insert into public.ai_coach_messages (user_id, conversation_id, role, content)
+      values (${userId}, ${conversationId}, 'user', 'How do I start?')
+    `;
+    await tx`
+      insert into public.ai_coach_messages (id, user_id, conversation_id, role, content, langfuse_trace_id)
+      values (${replyId}, ${userId}, ${conversationId}, 'assistant', 'Start small.', ${traceId})
+    `;
+  });
+  return { traceId, replyId };
+}
+
+export async function insertScore(
+  sql: Sql,
+  traceId: string,
+  scoreName = 'user_feedback',
+  value = 1,
+): Promise<string> {
+  const [row] = await sql<{ id: string }[]>`
+    insert into public.langfuse_scores (trace_id, score_name, value)
+    values (${traceId}, ${scoreName}, ${value})
+    returning id
+  `;
+  if (!row) throw new Error('score insert returned nothing');
+  return row.id;
+}
