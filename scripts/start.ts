@@ -1,12 +1,22 @@
 /**
- * `npm start`: the local stack. Today that is the database: DATABASE_URL, or
- * the embedded Postgres on 127.0.0.1:54322 (started here when nothing answers
- * there), with the platform bootstrapped on first use, pending migrations
- * applied, and the seed loaded into a brand-new database. Ctrl-C stops what
- * this process started.
+ * `npm start`: the local stack, without Docker.
+ *
+ *  - Postgres: DATABASE_URL, or the embedded Postgres on 127.0.0.1:54322
+ *    (started here when nothing answers there). A new database gets the
+ *    platform bootstrap and the seed; pending migrations are applied.
+ *  - Edge Functions under Deno at http://127.0.0.1:54321/functions/v1/<name>,
+ *    with the JWKS at /auth/v1/.well-known/jwks.json and the variables the
+ *    platform gives functions (SUPABASE_URL, SUPABASE_DB_URL, SUPABASE_JWKS,
+ *    SUPABASE_SECRET_KEYS, SUPABASE_PUBLISHABLE_KEYS).
+ *  - With no LLM key configured, the local mock LLM.
+ *
+ * Ctrl-C stops everything this process started.
  */
 import { existsSync } from 'node:fs';
+import { startMockLlm } from '../tests/support/mock-llm.ts';
 import { LOCAL_DATABASE_URL, redactUrl, targetDatabaseUrl } from './lib/database-url.ts';
+import { startFunctionsServer } from './lib/functions-server.ts';
+import { loadOrCreateKeys, platformEnv } from './lib/keys.ts';
 import { ensureLocalPostgres, stopLocalPostgres } from './lib/local-postgres.ts';
 import { bootstrapPlatform } from './lib/platform.ts';
 import { seedFile } from './lib/project.ts';
@@ -15,6 +25,7 @@ import { runSqlFile } from './lib/sql-file.ts';
 import { runMain } from './lib/step.ts';
 import { migrateUp } from './lib/supabase-cli.ts';
 
+const API_PORT = Number(process.env.FUNCTIONS_PORT ?? 54321);
 const log = (line: string) => console.log(line);
 
 async function prepareDatabase(url: string): Promise<void> {
@@ -33,18 +44,55 @@ async function prepareDatabase(url: string): Promise<void> {
   }
 }
 
+function hasLlmKey(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.OPENAI_API_KEY?.trim() || env.ANTHROPIC_API_KEY?.trim());
+}
+
 runMain(async () => {
-  const url = targetDatabaseUrl();
-  let startedPostgres = false;
-  if (url === LOCAL_DATABASE_URL) {
-    startedPostgres = (await ensureLocalPostgres()).started;
-    log(startedPostgres ? '✔ started local Postgres' : '✔ local Postgres already running');
+  const stops: (() => Promise<unknown>)[] = [];
+  const databaseUrl = targetDatabaseUrl();
+  if (databaseUrl === LOCAL_DATABASE_URL) {
+    const { started } = await ensureLocalPostgres();
+    log(started ? '✔ started local Postgres' : '✔ local Postgres already running');
+    if (started) stops.push(stopLocalPostgres);
   }
-  await prepareDatabase(url);
+  await prepareDatabase(databaseUrl);
+
+  const llmEnv: Record<string, string> = {};
+  let llmLine: string;
+  if (hasLlmKey(process.env)) {
+    llmLine = `LLM        ${process.env.LLM_PROVIDER ?? (process.env.OPENAI_API_KEY ? 'openai' : 'anthropic')} (from your environment)`;
+  } else {
+    const mock = await startMockLlm({ behavior: { latencyMs: 150, chunkDelayMs: 20 } });
+    stops.unshift(() => mock.stop());
+    Object.assign(llmEnv, {
+      LLM_PROVIDER: 'openai',
+      OPENAI_API_KEY: 'mock-key',
+      OPENAI_BASE_URL: mock.openaiBaseUrl,
+    });
+    llmLine = `LLM        local mock at ${mock.openaiBaseUrl} (no OPENAI_API_KEY or ANTHROPIC_API_KEY set)`;
+  }
+
+  const keys = await loadOrCreateKeys();
+  const apiUrl = `http://127.0.0.1:${API_PORT}`;
+  const functions = await startFunctionsServer({
+    port: API_PORT,
+    env: { ...platformEnv(keys, apiUrl, databaseUrl), ...llmEnv },
+  });
+  stops.unshift(() => functions.stop());
+  log(`✔ ${functions.functions.length} functions served by Deno`);
 
   log('');
-  log(`  Database   ${redactUrl(url)}`);
-  log('  Reset it   npm run db:reset');
+  log(`  Functions  ${apiUrl}/functions/v1/<name>  (${functions.functions.join(', ')})`);
+  log(`  JWKS       ${apiUrl}/auth/v1/.well-known/jwks.json`);
+  log(`  Database   ${redactUrl(databaseUrl)}`);
+  log(`  ${llmLine}`);
+  log(`  API keys   publishable ${keys.publishableKey}`);
+  log('');
+  log('  Get a token and talk to the coach:');
+  log('    TOKEN=$(npm run -s token -- you@example.com)');
+  log(`    curl -s ${apiUrl}/functions/v1/ai-coach -H "Authorization: Bearer $TOKEN" \\`);
+  log(`      -H 'content-type: application/json' -d '{"message":"Help me start running"}'`);
   log('');
   log('Press Ctrl-C to stop.');
 
@@ -55,8 +103,7 @@ runMain(async () => {
     process.once('SIGTERM', resolve);
   });
   clearInterval(keepAlive);
-  if (startedPostgres) {
-    await stopLocalPostgres();
-    log('✔ stopped local Postgres');
-  }
+  log('\nstopping…');
+  for (const stop of stops) await stop().catch((error: unknown) => console.error(error));
+  log('✔ stopped');
 });

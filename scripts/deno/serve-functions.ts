@@ -1,0 +1,65 @@
+/**
+ * The local Edge Functions server (run by Deno, started by `npm start`).
+ * Serves every supabase/functions/<name>/index.ts at /functions/v1/<name>,
+ * the URL layout of `supabase start`, and the JWKS at
+ * /auth/v1/.well-known/jwks.json. Each function gets the request unchanged,
+ * as the edge runtime would hand it over.
+ *
+ * Prints one JSON line {"ready":true,"port":...} once listening. On SIGINT or
+ * SIGTERM it stops accepting, waits for background work (trace writes), exits.
+ */
+import { pendingWork } from '../../supabase/functions/_shared/runtime.ts';
+
+type FunctionModule = { default: { fetch(req: Request): Promise<Response> } };
+
+const functionsDir = new URL('../../supabase/functions/', import.meta.url);
+const handlers = new Map<string, FunctionModule['default']>();
+for await (const entry of Deno.readDir(functionsDir)) {
+  if (!entry.isDirectory || entry.name.startsWith('_') || entry.name.startsWith('.')) continue;
+  const index = new URL(`${entry.name}/index.ts`, functionsDir);
+  try {
+    await Deno.stat(index);
+  } catch {
+    continue;
+  }
+  const module = (await import(index.href)) as FunctionModule;
+  handlers.set(entry.name, module.default);
+}
+
+const jwks = Deno.env.get('SUPABASE_JWKS') ?? '{"keys":[]}';
+const port = Number(Deno.env.get('FUNCTIONS_PORT') ?? '54321');
+
+function notFound(path: string): Response {
+  return Response.json(
+    { error: { code: 'not_found', message: `No function at ${path}.` } },
+    { status: 404, headers: { 'access-control-allow-origin': '*' } },
+  );
+}
+
+const server = Deno.serve(
+  {
+    hostname: '127.0.0.1',
+    port,
+    onListen: ({ port: bound }) =>
+      console.log(
+        JSON.stringify({ ready: true, port: bound, functions: [...handlers.keys()].sort() }),
+      ),
+  },
+  (req) => {
+    const { pathname } = new URL(req.url);
+    if (pathname === '/auth/v1/.well-known/jwks.json') {
+      return new Response(jwks, { headers: { 'content-type': 'application/json' } });
+    }
+    const name = /^\/functions\/v1\/([^/]+)/.exec(pathname)?.[1];
+    const handler = name ? handlers.get(name) : undefined;
+    return handler ? handler.fetch(req) : notFound(pathname);
+  },
+);
+
+async function shutdown(): Promise<void> {
+  await server.shutdown();
+  await Promise.allSettled([...pendingWork]);
+  Deno.exit(0);
+}
+Deno.addSignalListener('SIGINT', shutdown);
+Deno.addSignalListener('SIGTERM', shutdown);

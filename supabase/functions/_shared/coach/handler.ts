@@ -1,0 +1,156 @@
+/**
+ * The coach pipeline behind every LLM endpoint:
+ *
+ *   route -> auth -> body -> rate limit -> prompt -> LLM -> store -> respond
+ *                                                       \-> trace (off the response path)
+ *
+ * A handler is built from its kind and its dependencies, so tests build the
+ * same handler with real Postgres and the mock LLM.
+ */
+import { readJsonBody } from '../http/body.ts';
+import { preflightResponse } from '../http/cors.ts';
+import { describeError, errorResponse, HttpError, jsonResponse } from '../http/errors.ts';
+import { assertRoute, isUnavailable, serviceUnavailable } from '../http/route.ts';
+import { SYSTEM_PROMPTS } from '../llm/prompts.ts';
+import { LlmError, type LlmProvider, type LlmRequest } from '../llm/types.ts';
+import { checkRateLimit, rateLimitHeaders } from '../rate-limit/limiter.ts';
+import { type CoachDeps, llmHttpError } from './deps.ts';
+import type { CoachKind } from './kind.ts';
+import { streamReply } from './stream.ts';
+import { type CallRecord, failureTrace, successTrace } from './trace-builders.ts';
+
+async function enforceRateLimit(
+  deps: CoachDeps,
+  userId: string,
+  endpoint: CoachKind<never>['endpoint'],
+): Promise<Record<string, string>> {
+  const policy = deps.config.rateLimits[endpoint];
+  let decision: Awaited<ReturnType<typeof checkRateLimit>>;
+  try {
+    decision = await checkRateLimit(deps.sql, userId, endpoint, policy, deps.clock.now());
+  } catch (error) {
+    deps.log({
+      level: 'warn',
+      msg: 'rate limit check failed',
+      endpoint,
+      failMode: deps.config.rateLimitFailMode,
+      error: describeError(error),
+    });
+    if (deps.config.rateLimitFailMode === 'open') return {};
+    throw serviceUnavailable('The rate limiter is unavailable. Please try again shortly.');
+  }
+  const headers = rateLimitHeaders(decision);
+  if (!decision.allowed) {
+    throw new HttpError(
+      429,
+      'rate_limited',
+      `Too many requests to ${endpoint}: the limit is ${policy.limit} per ${policy.windowSeconds} seconds.`,
+      {
+        details: {
+          limit: policy.limit,
+          windowSeconds: policy.windowSeconds,
+          retryAfterSeconds: decision.resetSeconds,
+        },
+        headers,
+      },
+    );
+  }
+  return headers;
+}
+
+export function createCoachHandler<Body extends { stream?: boolean | undefined }>(
+  kind: CoachKind<Body>,
+  deps: CoachDeps,
+): (req: Request) => Promise<Response> {
+  return async (req) => {
+    try {
+      if (req.method === 'OPTIONS') return preflightResponse();
+      assertRoute(req, kind.endpoint, ['POST']);
+      const receivedAt = deps.clock.now();
+      const user = await deps.auth.user(req);
+      const body = await readJsonBody(req, kind.bodySchema, deps.config.maxBodyBytes);
+      const limitHeaders = await enforceRateLimit(deps, user.userId, kind.endpoint);
+      const llmConfig = deps.config.llm;
+      if (!deps.llm || !llmConfig) throw serviceUnavailable('No LLM provider is configured.');
+
+      const messages = await kind.messages(deps.sql, user.userId, body, deps.config);
+      const request: LlmRequest = {
+        system: SYSTEM_PROMPTS[kind.entityType],
+        messages,
+        model: llmConfig.model,
+        maxOutputTokens: llmConfig.maxOutputTokens,
+        signal: req.signal,
+      };
+      const call: CallRecord<Body> = {
+        kind,
+        userId: user.userId,
+        body,
+        request,
+        provider: deps.llm.name,
+        environment: deps.config.environment,
+        traceId: crypto.randomUUID(),
+        entityId: crypto.randomUUID(),
+        receivedAt,
+        startedAt: performance.now(),
+        stream: body.stream === true,
+      };
+      if (call.stream) return streamReply(call, deps, limitHeaders);
+
+      let result: Awaited<ReturnType<LlmProvider['complete']>>;
+      try {
+        result = await deps.llm.complete(request);
+      } catch (error) {
+        const failure =
+          error instanceof LlmError ? error : new LlmError('upstream', describeError(error));
+        deps.traces.record(failureTrace(call, failure, ''), null);
+        throw llmHttpError(failure);
+      }
+      const trace = successTrace(call, result, 'completed');
+      let stored: Awaited<ReturnType<typeof kind.store>>;
+      try {
+        stored = await kind.store(deps.sql, {
+          entityId: call.entityId,
+          userId: user.userId,
+          body,
+          reply: result.text,
+          receivedAt,
+          now: deps.clock.now(),
+        });
+      } catch (error) {
+        // The call happened and cost money: keep its trace even though the reply was not stored.
+        deps.traces.record(
+          {
+            ...trace.record,
+            metadata: {
+              ...trace.record.metadata,
+              status: 'error',
+              error: { kind: 'internal', status: null, message: describeError(error) },
+            },
+          },
+          null,
+        );
+        throw error;
+      }
+      deps.traces.record({ ...trace.record, entityId: stored.entityId }, kind.link);
+      return jsonResponse(
+        { reply: result.text, ...stored.fields, traceId: call.traceId, usage: trace.usage },
+        200,
+        limitHeaders,
+      );
+    } catch (error) {
+      if (!(error instanceof HttpError) && isUnavailable(error)) {
+        deps.log({
+          level: 'error',
+          msg: 'dependency unavailable',
+          endpoint: kind.endpoint,
+          error: describeError(error),
+        });
+        return errorResponse(
+          serviceUnavailable('A backing service is unavailable. Please try again shortly.'),
+          deps.log,
+        );
+      }
+      return errorResponse(error, deps.log);
+    }
+  };
+}

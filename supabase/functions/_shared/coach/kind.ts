@@ -1,0 +1,40 @@
+/**
+ * What differs between the coach endpoints (ai-coach, encouragement,
+ * reflection, daily-status): the body, the prompt's context, and the row the
+ * reply is stored in. Everything else is the shared pipeline.
+ */
+import type { Sql } from 'postgres';
+import type { z } from 'zod';
+import type { AppConfig, CoachEndpoint } from '../config.ts';
+import type { ChatMessage } from '../llm/types.ts';
+import type { EntityType } from './entity-types.ts';
+import type { TraceLink } from './trace.ts';
+
+export interface StoreInput<Body> {
+  /** The id reserved for the produced row before the call. */
+  entityId: string;
+  userId: string;
+  body: Body;
+  reply: string;
+  /** When the request arrived: user-authored rows are dated then, replies now. */
+  receivedAt: Date;
+  now: Date;
+}
+
+export interface Stored {
+  /** The produced row; differs from the reserved id when an upsert hit an existing row. */
+  entityId: string;
+  /** Kind-specific fields of the response, such as messageId and conversationId. */
+  fields: Record<string, unknown>;
+}
+
+export interface CoachKind<Body extends { stream?: boolean | undefined }> {
+  endpoint: CoachEndpoint;
+  entityType: EntityType;
+  bodySchema: z.ZodType<Body>;
+  /** The conversation for the LLM, system prompt aside. At most one read. */
+  messages(sql: Sql, userId: string, body: Body, config: AppConfig): Promise<ChatMessage[]>;
+  /** Stores the reply in the kind's table. One write. */
+  store(sql: Sql, input: StoreInput<Body>): Promise<Stored>;
+  link: TraceLink | null;
+}

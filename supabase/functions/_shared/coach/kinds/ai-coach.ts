@@ -1,0 +1,62 @@
+/** ai-coach: a chat turn. Recent turns of the conversation go into the prompt, bounded in size. */
+import { z } from 'zod';
+import type { ChatMessage } from '../../llm/types.ts';
+import type { CoachKind } from '../kind.ts';
+
+export const AiCoachBodySchema = z.strictObject({
+  message: z.string().trim().min(1).max(4000),
+  conversationId: z.uuid().optional(),
+  stream: z.boolean().optional(),
+});
+export type AiCoachBody = z.infer<typeof AiCoachBodySchema>;
+
+/** Keeps the newest turns that fit both budgets, oldest first. */
+export function boundHistory(
+  newestFirst: ChatMessage[],
+  maxTurns: number,
+  maxChars: number,
+): ChatMessage[] {
+  const kept: ChatMessage[] = [];
+  let chars = 0;
+  for (const turn of newestFirst.slice(0, maxTurns)) {
+    chars += turn.content.length;
+    if (chars > maxChars) break;
+    kept.push(turn);
+  }
+  return kept.reverse();
+}
+
+export const aiCoach: CoachKind<AiCoachBody> = {
+  endpoint: 'ai-coach',
+  entityType: 'ai_coach_message',
+  bodySchema: AiCoachBodySchema,
+  link: { table: 'ai_coach_messages' },
+
+  async messages(sql, userId, body, config) {
+    const history = body.conversationId
+      ? await sql<ChatMessage[]>`
+          select role, content from public.ai_coach_messages
+          where user_id = ${userId} and conversation_id = ${body.conversationId}
+          order by created_at desc
+          limit ${config.history.maxTurns}
+        `
+      : [];
+    const bounded = boundHistory(
+      history.map((row) => ({ role: row.role, content: row.content })),
+      config.history.maxTurns,
+      config.history.maxChars,
+    );
+    return [...bounded, { role: 'user', content: body.message }];
+  },
+
+  async store(sql, { entityId, userId, body, reply, receivedAt, now }) {
+    const conversationId = body.conversationId ?? crypto.randomUUID();
+    await sql`
+      insert into public.ai_coach_messages (id, user_id, conversation_id, role, content, created_at)
+      values
+        (${crypto.randomUUID()}, ${userId}, ${conversationId}, 'user', ${body.message}, ${receivedAt}),
+        (${entityId}, ${userId}, ${conversationId}, 'assistant', ${reply}, ${now})
+    `;
+    return { entityId, fields: { messageId: entityId, conversationId } };
+  },
+};

@@ -1,0 +1,51 @@
+/** encouragement: the user asks for one; the coach writes it from their recent days. */
+import { z } from 'zod';
+import type { CoachKind } from '../kind.ts';
+
+export const EncouragementBodySchema = z.strictObject({
+  context: z.string().trim().max(1000).optional(),
+  stream: z.boolean().optional(),
+});
+export type EncouragementBody = z.infer<typeof EncouragementBodySchema>;
+
+interface RecentDay {
+  status_date: string;
+  mood: number | null;
+  mission: string | null;
+  mission_completed: boolean;
+}
+
+export const encouragement: CoachKind<EncouragementBody> = {
+  endpoint: 'encouragement',
+  entityType: 'encouragement_message',
+  bodySchema: EncouragementBodySchema,
+  link: { table: 'encouragement_messages' },
+
+  async messages(sql, userId, body) {
+    const days = await sql<RecentDay[]>`
+      select status_date::text, mood, mission, mission_completed
+      from public.daily_statuses where user_id = ${userId}
+      order by status_date desc limit 3
+    `;
+    const lines = days.map(
+      (day) =>
+        `${day.status_date}: mood ${day.mood ?? '?'}/5, mission "${day.mission ?? 'none'}"` +
+        (day.mission_completed ? ' (completed)' : ''),
+    );
+    const content = [
+      lines.length ? `My recent days:\n${lines.join('\n')}` : 'I have not logged any days yet.',
+      body.context ? `What is on my mind: ${body.context}` : '',
+      'Please encourage me.',
+    ]
+      .filter(Boolean)
+      .join('\n\n');
+    return [{ role: 'user', content }];
+  },
+
+  async store(sql, { entityId, userId, reply }) {
+    await sql`
+      insert into public.encouragement_messages (id, user_id, body) values (${entityId}, ${userId}, ${reply})
+    `;
+    return { entityId, fields: { encouragementId: entityId } };
+  },
+};

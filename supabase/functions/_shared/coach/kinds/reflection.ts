@@ -1,0 +1,28 @@
+/** reflection: the user submits a reflection; the coach answers it. Both go in one row. */
+import { z } from 'zod';
+import type { CoachKind } from '../kind.ts';
+
+export const ReflectionBodySchema = z.strictObject({
+  body: z.string().trim().min(1).max(8000),
+  stream: z.boolean().optional(),
+});
+export type ReflectionBody = z.infer<typeof ReflectionBodySchema>;
+
+export const reflection: CoachKind<ReflectionBody> = {
+  endpoint: 'reflection',
+  entityType: 'reflection',
+  bodySchema: ReflectionBodySchema,
+  link: { table: 'reflections' },
+
+  async messages(_sql, _userId, body) {
+    return [{ role: 'user', content: body.body }];
+  },
+
+  async store(sql, { entityId, userId, body, reply, receivedAt }) {
+    await sql`
+      insert into public.reflections (id, user_id, body, coach_reply, created_at, updated_at)
+      values (${entityId}, ${userId}, ${body.body}, ${reply}, ${receivedAt}, ${receivedAt})
+    `;
+    return { entityId, fields: { reflectionId: entityId } };
+  },
+};

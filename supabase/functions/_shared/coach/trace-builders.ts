@@ -1,0 +1,111 @@
+/** Turns one LLM call and its outcome into the trace row that records it. */
+import type { LlmProviderName } from '../config.ts';
+import type { LlmError, LlmRequest, LlmResult, LlmUsage } from '../llm/types.ts';
+import type { CoachKind } from './kind.ts';
+import {
+  resolveUsage,
+  type StreamStatus,
+  type TraceMetadata,
+  type TraceRecord,
+  usageMetadata,
+} from './trace.ts';
+
+/** Everything known about a call before it is made. */
+export interface CallRecord<Body extends { stream?: boolean | undefined }> {
+  kind: CoachKind<Body>;
+  userId: string;
+  body: Body;
+  request: LlmRequest;
+  provider: LlmProviderName;
+  environment: string;
+  traceId: string;
+  /** Reserved for the produced row; a failed call's trace points at the row that was never made. */
+  entityId: string;
+  receivedAt: Date;
+  /** performance.now() when the pipeline started the call. */
+  startedAt: number;
+  stream: boolean;
+}
+
+/** The prompt as sent, system message first: the trace's input. */
+export function promptText(request: LlmRequest): string {
+  return JSON.stringify([{ role: 'system', content: request.system }, ...request.messages]);
+}
+
+function baseRecord(
+  call: CallRecord<{ stream?: boolean | undefined }>,
+  output: string,
+  metadata: TraceMetadata,
+): TraceRecord {
+  return {
+    traceId: call.traceId,
+    entityType: call.kind.entityType,
+    entityId: call.entityId,
+    userId: call.userId,
+    input: promptText(call.request),
+    output,
+    tags: [call.kind.endpoint, call.provider, ...(call.stream ? ['stream'] : [])],
+    metadata,
+  };
+}
+
+function timing(call: CallRecord<{ stream?: boolean | undefined }>, firstTokenAt: number | null) {
+  return {
+    latency_ms: Math.round(performance.now() - call.startedAt),
+    time_to_first_token_ms:
+      firstTokenAt === null ? null : Math.round(firstTokenAt - call.startedAt),
+  };
+}
+
+export function successTrace(
+  call: CallRecord<{ stream?: boolean | undefined }>,
+  result: LlmResult,
+  streamStatus: Exclude<StreamStatus, null>,
+  firstTokenAt: number | null = null,
+): { record: TraceRecord; usage: LlmUsage } {
+  const { usage, source } = resolveUsage(result.usage, promptText(call.request), result.text);
+  const metadata: TraceMetadata = {
+    provider: call.provider,
+    model: result.model,
+    status: 'success',
+    ...timing(call, firstTokenAt),
+    ...usageMetadata(result.model, usage, source),
+    stream: call.stream,
+    stream_status: call.stream ? streamStatus : null,
+    error: null,
+    environment: call.environment,
+  };
+  return { record: baseRecord(call, result.text, metadata), usage };
+}
+
+/** A call that failed; partial text of a broken stream is kept as the output. */
+export function failureTrace(
+  call: CallRecord<{ stream?: boolean | undefined }>,
+  error: LlmError,
+  partialOutput: string,
+  firstTokenAt: number | null = null,
+): TraceRecord {
+  const metadata: TraceMetadata = {
+    provider: call.provider,
+    model: call.request.model,
+    status: 'error',
+    ...timing(call, firstTokenAt),
+    ...usageMetadata(call.request.model, null, 'missing'),
+    stream: call.stream,
+    stream_status: null,
+    error: { kind: error.kind, status: error.status ?? null, message: error.message },
+    environment: call.environment,
+  };
+  return baseRecord(call, partialOutput, metadata);
+}
+
+/** A stream the client walked away from: what was generated so far, usage estimated. */
+export function abortedTrace(
+  call: CallRecord<{ stream?: boolean | undefined }>,
+  partialOutput: string,
+  firstTokenAt: number | null,
+): TraceRecord {
+  const result: LlmResult = { text: partialOutput, model: call.request.model, usage: null };
+  const { record } = successTrace(call, result, 'aborted', firstTokenAt);
+  return record;
+}

@@ -1,0 +1,151 @@
+/**
+ * Every environment variable the functions read, parsed once with zod. A bad
+ * value fails at startup with the variable's name, not on some later request.
+ */
+import { z } from 'zod';
+import { DEFAULT_MAX_BODY_BYTES } from './http/body.ts';
+
+/** The endpoints that call the LLM, each with its own rate limit. */
+export const COACH_ENDPOINTS = ['ai-coach', 'encouragement', 'reflection', 'daily-status'] as const;
+export type CoachEndpoint = (typeof COACH_ENDPOINTS)[number];
+
+/** `20/60s`, `100/1h`, `5/30` (seconds when no unit is given). */
+export const RateLimitPolicySchema = z
+  .string()
+  .trim()
+  .regex(/^\d+\/\d+(s|m|h)?$/, 'expected <requests>/<window>, for example 20/60s')
+  .transform((text) => {
+    const [count, window] = text.split('/') as [string, string];
+    const unit = window.at(-1);
+    const multiplier = unit === 'h' ? 3600 : unit === 'm' ? 60 : 1;
+    return { limit: Number(count), windowSeconds: Number.parseInt(window, 10) * multiplier };
+  })
+  .refine(
+    (policy) => policy.limit >= 1 && policy.windowSeconds >= 1,
+    'limit and window must be at least 1',
+  );
+export type RateLimitPolicy = z.infer<typeof RateLimitPolicySchema>;
+
+const DEFAULT_RATE_LIMITS: Record<CoachEndpoint, string> = {
+  'ai-coach': '20/60s',
+  encouragement: '10/60s',
+  reflection: '10/60s',
+  'daily-status': '10/60s',
+};
+
+export const DEFAULT_MODELS = {
+  openai: 'gpt-4o-mini',
+  anthropic: 'claude-3-5-haiku-latest',
+} as const;
+
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value) => (value ? value : undefined));
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+export const EnvSchema = z.object({
+  LLM_PROVIDER: z.enum(['openai', 'anthropic']).optional(),
+  OPENAI_API_KEY: optionalText,
+  OPENAI_BASE_URL: optionalText.pipe(z.url().optional()),
+  ANTHROPIC_API_KEY: optionalText,
+  ANTHROPIC_BASE_URL: optionalText.pipe(z.url().optional()),
+  AI_COACH_MODEL: optionalText,
+  LLM_TIMEOUT_MS: positiveInt(30_000),
+  LLM_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  LLM_MAX_OUTPUT_TOKENS: positiveInt(600),
+  RATE_LIMIT_AI_COACH: RateLimitPolicySchema.prefault(DEFAULT_RATE_LIMITS['ai-coach']),
+  RATE_LIMIT_ENCOURAGEMENT: RateLimitPolicySchema.prefault(DEFAULT_RATE_LIMITS.encouragement),
+  RATE_LIMIT_REFLECTION: RateLimitPolicySchema.prefault(DEFAULT_RATE_LIMITS.reflection),
+  RATE_LIMIT_DAILY_STATUS: RateLimitPolicySchema.prefault(DEFAULT_RATE_LIMITS['daily-status']),
+  RATE_LIMIT_FAIL_MODE: z.enum(['open', 'closed']).default('closed'),
+  MAX_BODY_BYTES: positiveInt(DEFAULT_MAX_BODY_BYTES),
+  HISTORY_MAX_TURNS: positiveInt(12),
+  HISTORY_MAX_CHARS: positiveInt(12_000),
+  APP_ENVIRONMENT: z.string().trim().default('development'),
+});
+export type Env = z.infer<typeof EnvSchema>;
+
+export type LlmProviderName = 'openai' | 'anthropic';
+
+export interface LlmConfig {
+  provider: LlmProviderName;
+  apiKey: string;
+  baseUrl: string | undefined;
+  model: string;
+  timeoutMs: number;
+  maxRetries: number;
+  maxOutputTokens: number;
+}
+
+export interface AppConfig {
+  llm: LlmConfig | null;
+  rateLimits: Record<CoachEndpoint, RateLimitPolicy>;
+  rateLimitFailMode: 'open' | 'closed';
+  maxBodyBytes: number;
+  history: { maxTurns: number; maxChars: number };
+  environment: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The provider: LLM_PROVIDER if set, else whichever key is present (OpenAI first). */
+function llmConfig(env: Env): LlmConfig | null {
+  const provider =
+    env.LLM_PROVIDER ??
+    (env.OPENAI_API_KEY ? 'openai' : env.ANTHROPIC_API_KEY ? 'anthropic' : null);
+  if (!provider) return null;
+  const apiKey = provider === 'openai' ? env.OPENAI_API_KEY : env.ANTHROPIC_API_KEY;
+  if (!apiKey)
+    throw new ConfigError(
+      `LLM_PROVIDER is ${provider} but ${provider.toUpperCase()}_API_KEY is not set`,
+    );
+  return {
+    provider,
+    apiKey,
+    baseUrl: provider === 'openai' ? env.OPENAI_BASE_URL : env.ANTHROPIC_BASE_URL,
+    model: env.AI_COACH_MODEL ?? DEFAULT_MODELS[provider],
+    timeoutMs: env.LLM_TIMEOUT_MS,
+    maxRetries: env.LLM_MAX_RETRIES,
+    maxOutputTokens: env.LLM_MAX_OUTPUT_TOKENS,
+  };
+}
+
+export function loadConfig(source: Record<string, string | undefined>): AppConfig {
+  const parsed = EnvSchema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.')}: ${issue.message}`,
+    );
+    throw new ConfigError(`invalid environment: ${problems.join('; ')}`);
+  }
+  const env = parsed.data;
+  return {
+    llm: llmConfig(env),
+    rateLimits: {
+      'ai-coach': env.RATE_LIMIT_AI_COACH,
+      encouragement: env.RATE_LIMIT_ENCOURAGEMENT,
+      reflection: env.RATE_LIMIT_REFLECTION,
+      'daily-status': env.RATE_LIMIT_DAILY_STATUS,
+    },
+    rateLimitFailMode: env.RATE_LIMIT_FAIL_MODE,
+    maxBodyBytes: env.MAX_BODY_BYTES,
+    history: { maxTurns: env.HISTORY_MAX_TURNS, maxChars: env.HISTORY_MAX_CHARS },
+    environment: env.APP_ENVIRONMENT,
+  };
+}
+
+/** The process environment in Deno or Node. */
+export function runtimeEnv(): Record<string, string | undefined> {
+  const deno = (globalThis as { Deno?: { env: { toObject(): Record<string, string> } } }).Deno;
+  if (deno) return deno.env.toObject();
+  return (
+    (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {}
+  );
+}

@@ -1,0 +1,89 @@
+/**
+ * Anthropic Messages through the official SDK. The SDK owns the timeout and
+ * the retries (429, 529 and 5xx, with backoff and Retry-After).
+ */
+import Anthropic, {
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+} from '@anthropic-ai/sdk';
+import type { LlmConfig } from '../config.ts';
+import { toLlmError } from './errors.ts';
+import type { LlmProvider, LlmRequest, LlmResult, LlmStreamEvent } from './types.ts';
+
+const sdkErrors = { APIConnectionTimeoutError, APIError, APIUserAbortError };
+
+export function createAnthropicProvider(config: LlmConfig): LlmProvider {
+  const client = new Anthropic({
+    apiKey: config.apiKey,
+    baseURL: config.baseUrl,
+    timeout: config.timeoutMs,
+    maxRetries: config.maxRetries,
+  });
+
+  function body(request: LlmRequest) {
+    return {
+      model: request.model,
+      system: request.system,
+      messages: request.messages,
+      max_tokens: request.maxOutputTokens,
+    };
+  }
+
+  return {
+    name: 'anthropic',
+
+    async complete(request: LlmRequest): Promise<LlmResult> {
+      try {
+        const message = await client.messages.create(
+          { ...body(request), stream: false },
+          { signal: request.signal },
+        );
+        const text = message.content
+          .map((block) => (block.type === 'text' ? block.text : ''))
+          .join('');
+        return {
+          text,
+          model: message.model || request.model,
+          usage: {
+            inputTokens: message.usage.input_tokens,
+            outputTokens: message.usage.output_tokens,
+          },
+        };
+      } catch (error) {
+        throw toLlmError(error, sdkErrors, request.signal);
+      }
+    },
+
+    async *stream(request: LlmRequest): AsyncIterable<LlmStreamEvent> {
+      let text = '';
+      let model = request.model;
+      let inputTokens: number | null = null;
+      let outputTokens: number | null = null;
+      try {
+        const events = await client.messages.create(
+          { ...body(request), stream: true },
+          { signal: request.signal },
+        );
+        for await (const event of events) {
+          if (event.type === 'message_start') {
+            model = event.message.model || model;
+            inputTokens = event.message.usage.input_tokens;
+            outputTokens = event.message.usage.output_tokens;
+          } else if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') {
+            text += event.delta.text;
+            yield { type: 'delta', text: event.delta.text };
+          } else if (event.type === 'message_delta') {
+            outputTokens = event.usage.output_tokens;
+            if (event.usage.input_tokens != null) inputTokens = event.usage.input_tokens;
+          }
+        }
+      } catch (error) {
+        throw toLlmError(error, sdkErrors, request.signal);
+      }
+      const usage =
+        inputTokens !== null && outputTokens !== null ? { inputTokens, outputTokens } : null;
+      yield { type: 'done', result: { text, model, usage } };
+    },
+  };
+}

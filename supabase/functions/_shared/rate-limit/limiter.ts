@@ -1,0 +1,59 @@
+/**
+ * Per user and endpoint rate limiting over public.check_rate_limit(): one
+ * round trip that counts the request atomically and returns the window's
+ * count. This module only decides and builds the headers.
+ *
+ * Headers: IETF draft-11 `RateLimit-Policy` and `RateLimit`, plus the common
+ * `X-RateLimit-Limit/Remaining/Reset` (Reset in epoch seconds, as GitHub and
+ * others use it) and, on 429, `Retry-After` in seconds.
+ */
+import type { Sql } from 'postgres';
+import type { RateLimitPolicy } from '../config.ts';
+
+export interface RateLimitDecision {
+  allowed: boolean;
+  policy: RateLimitPolicy;
+  /** The name the policy is published under: the endpoint. */
+  name: string;
+  count: number;
+  remaining: number;
+  windowEnd: Date;
+  /** Whole seconds until the window ends, at least 1. */
+  resetSeconds: number;
+}
+
+export async function checkRateLimit(
+  sql: Sql,
+  userId: string,
+  endpoint: string,
+  policy: RateLimitPolicy,
+  now: Date,
+): Promise<RateLimitDecision> {
+  const [row] = await sql<{ request_count: number; window_end: Date }[]>`
+    select request_count, window_end
+    from public.check_rate_limit(${userId}, ${endpoint}, ${policy.windowSeconds}, ${now})
+  `;
+  if (!row) throw new Error('check_rate_limit returned no row');
+  const resetSeconds = Math.max(1, Math.ceil((row.window_end.getTime() - now.getTime()) / 1000));
+  return {
+    allowed: row.request_count <= policy.limit,
+    policy,
+    name: endpoint,
+    count: row.request_count,
+    remaining: Math.max(0, policy.limit - row.request_count),
+    windowEnd: row.window_end,
+    resetSeconds,
+  };
+}
+
+export function rateLimitHeaders(decision: RateLimitDecision): Record<string, string> {
+  const headers: Record<string, string> = {
+    'ratelimit-policy': `"${decision.name}";q=${decision.policy.limit};w=${decision.policy.windowSeconds}`,
+    ratelimit: `"${decision.name}";r=${decision.remaining};t=${decision.resetSeconds}`,
+    'x-ratelimit-limit': String(decision.policy.limit),
+    'x-ratelimit-remaining': String(decision.remaining),
+    'x-ratelimit-reset': String(Math.ceil(decision.windowEnd.getTime() / 1000)),
+  };
+  if (!decision.allowed) headers['retry-after'] = String(decision.resetSeconds);
+  return headers;
+}

@@ -1,0 +1,5 @@
+// POST /functions/v1/reflection: the user's reflection and the coach's answer.
+import { reflection } from '../_shared/coach/kinds/reflection.ts';
+import { serveCoach } from '../_shared/runtime.ts';
+
+export default serveCoach(reflection);
