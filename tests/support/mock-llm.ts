@@ -154,7 +154,8 @@ export async function startMockLlm(
         return;
       }
       if (res.destroyed) return;
-      res.write(frame);
+      // Resolves once the frame is handed to the socket, so a drop never swallows it.
+      await new Promise<void>((resolve) => res.write(frame, () => resolve()));
       await sleep(mock.behavior.chunkDelayMs);
     }
     res.end();

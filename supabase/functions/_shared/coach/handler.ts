@@ -10,7 +10,13 @@
 import { readJsonBody } from '../http/body.ts';
 import { preflightResponse } from '../http/cors.ts';
 import { describeError, errorResponse, HttpError, jsonResponse } from '../http/errors.ts';
-import { assertRoute, isUnavailable, serviceUnavailable } from '../http/route.ts';
+import {
+  assertRoute,
+  isUnavailable,
+  isUnknownUser,
+  serviceUnavailable,
+  unknownUser,
+} from '../http/route.ts';
 import { SYSTEM_PROMPTS } from '../llm/prompts.ts';
 import { LlmError, type LlmProvider, type LlmRequest } from '../llm/types.ts';
 import { checkRateLimit, rateLimitHeaders } from '../rate-limit/limiter.ts';
@@ -29,6 +35,7 @@ async function enforceRateLimit(
   try {
     decision = await checkRateLimit(deps.sql, userId, endpoint, policy, deps.clock.now());
   } catch (error) {
+    if (isUnknownUser(error)) throw unknownUser();
     deps.log({
       level: 'warn',
       msg: 'rate limit check failed',
@@ -138,6 +145,7 @@ export function createCoachHandler<Body extends { stream?: boolean | undefined }
         limitHeaders,
       );
     } catch (error) {
+      if (isUnknownUser(error)) return errorResponse(unknownUser(), deps.log);
       if (!(error instanceof HttpError) && isUnavailable(error)) {
         deps.log({
           level: 'error',

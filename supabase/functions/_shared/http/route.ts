@@ -48,3 +48,21 @@ export function isUnavailable(error: unknown): boolean {
 export function serviceUnavailable(message: string): HttpError {
   return new HttpError(503, 'service_unavailable', message, { headers: { 'retry-after': '5' } });
 }
+
+/**
+ * A valid token whose user no longer exists (deleted after the token was
+ * issued): the foreign key to auth.users refuses the row. That is the
+ * caller's problem (401), not ours.
+ */
+export function isUnknownUser(error: unknown): boolean {
+  const failure = error as { code?: unknown; constraint_name?: unknown } | null;
+  return (
+    failure?.code === '23503' && String(failure.constraint_name ?? '').endsWith('user_id_fkey')
+  );
+}
+
+export function unknownUser(): HttpError {
+  return new HttpError(401, 'unauthorized', 'The user of this token no longer exists.', {
+    details: { reason: 'USER_NOT_FOUND' },
+  });
+}

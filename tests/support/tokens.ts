@@ -1,0 +1,43 @@
+/**
+ * Tokens for tests, signed like Supabase Auth's with a real ES256 key, plus
+ * the bad ones an attacker or a broken client would send.
+ */
+import { randomUUID } from 'node:crypto';
+import { importJWK, SignJWT } from 'jose';
+import { createKeys, type LocalKeys, signUserToken } from '../../scripts/lib/keys.ts';
+
+export { createKeys, type LocalKeys, signUserToken };
+
+function base64url(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+/** Tokens that must all be refused with 401. */
+export async function badTokens(keys: LocalKeys, sub: string): Promise<Record<string, string>> {
+  const stranger = await createKeys();
+  const now = Math.floor(Date.now() / 1000);
+  const privateKey = await importJWK(keys.privateJwk, 'ES256');
+  const signed = (claims: Record<string, unknown>, aud = 'authenticated') =>
+    new SignJWT({ role: 'authenticated', ...claims })
+      .setProtectedHeader({ alg: 'ES256', kid: keys.privateJwk.kid, typ: 'JWT' })
+      .setSubject(sub)
+      .setAudience(aud)
+      .setIssuedAt(now - 7200)
+      .setExpirationTime((claims.exp as number | undefined) ?? now + 3600)
+      .sign(privateKey);
+  const valid = await signUserToken(keys, { sub });
+  const [header, payload] = valid.split('.');
+  return {
+    expired: await signed({ exp: now - 60 }),
+    forgedSignature: await signUserToken(
+      { ...stranger, privateJwk: { ...stranger.privateJwk, kid: keys.privateJwk.kid } },
+      { sub },
+    ),
+    unknownKey: await signUserToken(stranger, { sub }),
+    algNone: `${base64url({ alg: 'none', typ: 'JWT' })}.${payload}.`,
+    tamperedPayload: `${header}.${base64url({ sub: randomUUID(), role: 'authenticated', aud: 'authenticated', exp: now + 3600 })}.${valid.split('.')[2]}`,
+    wrongAudience: await signed({}, 'somebody-else'),
+    anonRole: await signed({ role: 'anon' }),
+    notAJwt: 'hello',
+  };
+}
