@@ -361,7 +361,7 @@ describe('the other coach endpoints', () => {
     ).json()) as Record<string, string>;
     expect(second.dailyStatusId).toBe(first.dailyStatusId);
     const [row] =
-      await db.sql`select mood, mission, mission_completed, mission_completed_at, coach_comment from public.daily_statuses where id = ${first.dailyStatusId}`;
+      await db.sql`select mood, mission, mission_completed, mission_completed_at, coach_comment from public.daily_statuses where id = ${String(first.dailyStatusId)}`;
     expect(row).toMatchObject({
       mood: 3,
       mission: 'Walk 20 minutes',
