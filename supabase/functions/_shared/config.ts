@@ -46,7 +46,7 @@ const optionalText = z
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 export const EnvSchema = z.object({
-  LLM_PROVIDER: z.enum(['openai', 'anthropic']).optional(),
+  LLM_PROVIDER: optionalText.pipe(z.enum(['openai', 'anthropic']).optional()),
   OPENAI_API_KEY: optionalText,
   OPENAI_BASE_URL: optionalText.pipe(z.url().optional()),
   ANTHROPIC_API_KEY: optionalText,
