@@ -314,7 +314,14 @@ export type Database = {
       [_ in never]: never;
     };
     Functions: {
-      [_ in never]: never;
+      check_rate_limit: {
+        Args: { p_endpoint: string; p_now?: string; p_user_id: string; p_window_seconds: number };
+        Returns: {
+          request_count: number;
+          window_end: string;
+          window_start: string;
+        }[];
+      };
     };
     Enums: {
       [_ in never]: never;

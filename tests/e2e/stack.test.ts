@@ -1,0 +1,197 @@
+/**
+ * End to end, the real client path: the functions served by Deno (the same
+ * server `npm start` runs), called through supabase-js `functions.invoke`
+ * with a minted user token, on a real database and the mock LLM over HTTP.
+ */
+import { createClient, FunctionsHttpError, type SupabaseClient } from '@supabase/supabase-js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type FunctionsServer, startFunctionsServer } from '../../scripts/lib/functions-server.ts';
+import { createKeys, type LocalKeys, platformEnv, signUserToken } from '../../scripts/lib/keys.ts';
+import { parseSse } from '../support/coach-fixture.ts';
+import { type MockLlm, startMockLlm } from '../support/mock-llm.ts';
+import { insertUser, type TestUser } from '../support/rows.ts';
+import { freePort } from '../support/test-cluster.ts';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
+import { badTokens } from '../support/tokens.ts';
+import { waitFor } from '../support/wait.ts';
+
+let db: TestDatabase;
+let mock: MockLlm;
+let keys: LocalKeys;
+let server: FunctionsServer;
+let user: TestUser;
+let token: string;
+let supabase: SupabaseClient;
+const serverLog: string[] = [];
+
+function clientFor(accessToken: string): SupabaseClient {
+  return createClient(server.url, keys.publishableKey, {
+    accessToken: async () => accessToken,
+    // supabase-js needs a WebSocket for realtime; Node 20 has no global one.
+    realtime: { transport: WebSocket as never },
+  });
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  mock = await startMockLlm();
+  keys = await createKeys();
+  const port = await freePort();
+  server = await startFunctionsServer({
+    port,
+    env: {
+      ...platformEnv(keys, `http://127.0.0.1:${port}`, db.url),
+      LLM_PROVIDER: 'openai',
+      OPENAI_API_KEY: 'test-key',
+      OPENAI_BASE_URL: mock.openaiBaseUrl,
+      LLM_MAX_RETRIES: '0',
+      RATE_LIMIT_REFLECTION: '5/60s',
+    },
+    onLog: (line) => serverLog.push(line),
+  });
+  user = await insertUser(db.sql);
+  token = await signUserToken(keys, { sub: user.id, email: user.email });
+  supabase = clientFor(token);
+}, 180_000);
+
+afterAll(async () => {
+  await server?.stop();
+  await mock?.stop();
+  await db?.drop();
+});
+beforeEach(() => mock.reset());
+
+describe('the local functions stack', () => {
+  it('serves every function and the JWKS', async () => {
+    expect(server.functions).toEqual([
+      'ai-coach',
+      'daily-status',
+      'encouragement',
+      'health',
+      'reflection',
+    ]);
+    const jwks = (await (await fetch(`${server.url}/auth/v1/.well-known/jwks.json`)).json()) as {
+      keys: { kid: string }[];
+    };
+    expect(jwks.keys[0]?.kid).toBe(keys.privateJwk.kid);
+    const missing = await fetch(`${server.url}/functions/v1/nope`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: 'not_found' } });
+  });
+
+  it('answers ai-coach through supabase-js and records the trace with tokens, cost and latency', async () => {
+    const { data, error } = await supabase.functions.invoke('ai-coach', {
+      body: { message: 'Help me sleep earlier' },
+    });
+    expect(error).toBeNull();
+    expect(data).toEqual({
+      reply: expect.stringContaining('Help me sleep earlier'),
+      messageId: expect.any(String),
+      conversationId: expect.any(String),
+      traceId: expect.any(String),
+      usage: { inputTokens: expect.any(Number), outputTokens: expect.any(Number) },
+    });
+    const trace = await waitFor(async () => {
+      const [row] = await db.sql`
+        select t.metadata, m.langfuse_trace_id from public.langfuse_traces t
+        join public.ai_coach_messages m on m.langfuse_trace_id = t.trace_id
+        where t.trace_id = ${data.traceId}
+      `;
+      return row;
+    });
+    expect(trace.metadata).toMatchObject({
+      provider: 'openai',
+      input_tokens: data.usage.inputTokens,
+      output_tokens: data.usage.outputTokens,
+      usage_source: 'provider',
+      status: 'success',
+    });
+    expect(trace.metadata.cost_usd).toBeGreaterThan(0);
+    expect(trace.metadata.latency_ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it('runs the other coach endpoints', async () => {
+    for (const [name, body, idField] of [
+      ['encouragement', {}, 'encouragementId'],
+      ['reflection', { body: 'Today I kept my promise.' }, 'reflectionId'],
+      ['daily-status', { mood: 5, mission: 'Stretch', missionCompleted: true }, 'dailyStatusId'],
+    ] as const) {
+      const { data, error } = await supabase.functions.invoke(name, { body });
+      expect(error, name).toBeNull();
+      expect(data[idField], name).toEqual(expect.any(String));
+    }
+  });
+
+  it('refuses bad tokens with 401 JSON', async () => {
+    for (const [name, bad] of Object.entries(await badTokens(keys, user.id))) {
+      const { error } = await clientFor(bad).functions.invoke('ai-coach', {
+        body: { message: 'hi' },
+      });
+      expect(error, name).toBeInstanceOf(FunctionsHttpError);
+      const response = (error as FunctionsHttpError).context as Response;
+      expect({ name, status: response.status }).toEqual({ name, status: 401 });
+      expect(await response.json()).toMatchObject({ error: { code: 'unauthorized' } });
+    }
+    expect(mock.requests).toHaveLength(0);
+  });
+
+  it('lets exactly the limit through out of 50 parallel requests', async () => {
+    const someone = await insertUser(db.sql);
+    const client = clientFor(await signUserToken(keys, { sub: someone.id }));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        client.functions.invoke('reflection', { body: { body: `r${i}` } }),
+      ),
+    );
+    const statuses = results.map((result) =>
+      result.error ? ((result.error as FunctionsHttpError).context as Response).status : 200,
+    );
+    expect(statuses.filter((status) => status === 200)).toHaveLength(5);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(45);
+    const limited = results.find((result) => result.error)?.error as FunctionsHttpError;
+    const response = limited.context as Response;
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(response.headers.get('ratelimit-policy')).toBe('"reflection";q=5;w=60');
+    expect(mock.requests).toHaveLength(5);
+  });
+
+  it('streams Server-Sent Events', async () => {
+    const res = await fetch(`${server.url}/functions/v1/ai-coach`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'stream through deno', stream: true }),
+    });
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const events = parseSse(await res.text());
+    expect(events.filter((e) => e.event === 'delta').length).toBeGreaterThan(3);
+    expect(events.at(-1)).toMatchObject({ event: 'done', data: { traceId: expect.any(String) } });
+  });
+
+  it('records a stream the client aborts, flagged aborted', async () => {
+    mock.behavior.chunkDelayMs = 50;
+    const abort = new AbortController();
+    const res = await fetch(`${server.url}/functions/v1/ai-coach`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'abort me through deno', stream: true }),
+      signal: abort.signal,
+    });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    abort.abort();
+    const trace = await waitFor(async () => {
+      const [row] = await db.sql`
+        select metadata from public.langfuse_traces where input like '%abort me through deno%'
+      `;
+      return row;
+    });
+    expect(trace.metadata).toMatchObject({ stream: true, stream_status: 'aborted' });
+  });
+
+  it('reports health without a token', async () => {
+    const res = await fetch(`${server.url}/functions/v1/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'ok', db: 'ok' });
+  });
+});
