@@ -145,7 +145,7 @@ describe('ai-coach', () => {
       stream: true,
       stream_status: 'completed',
       usage_source: 'provider',
-      input_tokens: (done?.data.usage as { inputTokens: number }).inputTokens,
+      input_tokens: (done?.data.usage as { inputTokens: number } | undefined)?.inputTokens,
     });
     expect(mock.requests.at(-1)?.body.stream_options).toEqual({ include_usage: true });
   });
