@@ -64,6 +64,8 @@ export const EnvSchema = z.object({
   HISTORY_MAX_TURNS: positiveInt(12),
   HISTORY_MAX_CHARS: positiveInt(12_000),
   APP_ENVIRONMENT: z.string().trim().default('development'),
+  /** Connections per function instance; the transaction pooler multiplexes them. */
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
 });
 export type Env = z.infer<typeof EnvSchema>;
 
@@ -86,6 +88,7 @@ export interface AppConfig {
   maxBodyBytes: number;
   history: { maxTurns: number; maxChars: number };
   environment: string;
+  dbPoolMax: number;
 }
 
 export class ConfigError extends Error {
@@ -138,6 +141,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     maxBodyBytes: env.MAX_BODY_BYTES,
     history: { maxTurns: env.HISTORY_MAX_TURNS, maxChars: env.HISTORY_MAX_CHARS },
     environment: env.APP_ENVIRONMENT,
+    dbPoolMax: env.DB_POOL_MAX,
   };
 }
 

@@ -17,6 +17,7 @@ import {
   serviceUnavailable,
   unknownUser,
 } from '../http/route.ts';
+import { startServerTiming } from '../http/server-timing.ts';
 import { SYSTEM_PROMPTS } from '../llm/prompts.ts';
 import { LlmError, type LlmProvider, type LlmRequest } from '../llm/types.ts';
 import { checkRateLimit, rateLimitHeaders } from '../rate-limit/limiter.ts';
@@ -74,13 +75,18 @@ export function createCoachHandler<Body extends { stream?: boolean | undefined }
       if (req.method === 'OPTIONS') return preflightResponse();
       assertRoute(req, kind.endpoint, ['POST']);
       const receivedAt = deps.clock.now();
+      const timing = startServerTiming();
       const user = await deps.auth.user(req);
+      timing.mark('auth');
       const body = await readJsonBody(req, kind.bodySchema, deps.config.maxBodyBytes);
+      timing.mark('body');
       const limitHeaders = await enforceRateLimit(deps, user.userId, kind.endpoint);
+      timing.mark('ratelimit');
       const llmConfig = deps.config.llm;
       if (!deps.llm || !llmConfig) throw serviceUnavailable('No LLM provider is configured.');
 
       const messages = await kind.messages(deps.sql, user.userId, body, deps.config);
+      timing.mark('prompt');
       const request: LlmRequest = {
         system: SYSTEM_PROMPTS[kind.entityType],
         messages,
@@ -106,6 +112,7 @@ export function createCoachHandler<Body extends { stream?: boolean | undefined }
       let result: Awaited<ReturnType<LlmProvider['complete']>>;
       try {
         result = await deps.llm.complete(request);
+        timing.mark('llm');
       } catch (error) {
         const failure =
           error instanceof LlmError ? error : new LlmError('upstream', describeError(error));
@@ -138,11 +145,12 @@ export function createCoachHandler<Body extends { stream?: boolean | undefined }
         );
         throw error;
       }
+      timing.mark('store');
       deps.traces.record({ ...trace.record, entityId: stored.entityId }, kind.link);
       return jsonResponse(
         { reply: result.text, ...stored.fields, traceId: call.traceId, usage: trace.usage },
         200,
-        limitHeaders,
+        { ...limitHeaders, 'server-timing': timing.header() },
       );
     } catch (error) {
       if (isUnknownUser(error)) return errorResponse(unknownUser(), deps.log);

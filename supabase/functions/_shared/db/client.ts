@@ -8,7 +8,7 @@ import postgres, { type Sql } from 'postgres';
 export function createDatabase(url: string, options: { max?: number } = {}): Sql {
   return postgres(url, {
     prepare: false,
-    max: options.max ?? 5,
+    max: options.max ?? 10,
     idle_timeout: 20,
     connect_timeout: 5,
     onnotice: () => {},

@@ -1,0 +1,221 @@
+/**
+ * `npm run bench`: speed targets, measured on the real stack and printed as a
+ * table (and written to bench-results/bench.json). Not a test: nothing here
+ * passes or fails, it reports.
+ *
+ *  1. ai-coach overhead: the same request through the function (Deno server,
+ *     JWT check, rate limit, prompt, store; trace written in the background)
+ *     versus straight to the mock LLM, at fixed mock latency, for 1, 16 and 64
+ *     concurrent clients. Target on 2 cores: p50 <= 2 ms, p99 <= 10 ms at 16.
+ *  2. Rate-limiter checks per second (public.check_rate_limit over a pool).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startMockLlm } from '../tests/support/mock-llm.ts';
+import { freePort, startTestCluster } from '../tests/support/test-cluster.ts';
+import { withDatabase } from './lib/database-url.ts';
+import { startFunctionsServer } from './lib/functions-server.ts';
+import { createKeys, platformEnv, signUserToken } from './lib/keys.ts';
+import { bootstrapPlatform } from './lib/platform.ts';
+import { projectRoot } from './lib/project.ts';
+import { connect } from './lib/reset.ts';
+import { runMain } from './lib/step.ts';
+import { migrateUp } from './lib/supabase-cli.ts';
+import { ensureUser } from './lib/users.ts';
+
+const MOCK_LATENCY_MS = Number(process.env.BENCH_MOCK_LATENCY_MS ?? 50);
+const CONCURRENCY = [1, 16, 64];
+const REQUESTS_PER_CLIENT = Number(process.env.BENCH_REQUESTS_PER_CLIENT ?? 40);
+const RATE_LIMIT_SECONDS = 3;
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, index)] as number;
+}
+
+interface Distribution {
+  p50: number;
+  p95: number;
+  p99: number;
+  count: number;
+}
+
+function distribution(samples: number[]): Distribution {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return {
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    count: sorted.length,
+  };
+}
+
+/** Runs `clients` loops of `perClient` sequential requests; returns each request's latency in ms. */
+async function load(
+  clients: number,
+  perClient: number,
+  request: () => Promise<void>,
+): Promise<number[]> {
+  const samples: number[] = [];
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      for (let i = 0; i < perClient; i += 1) {
+        const started = performance.now();
+        await request();
+        samples.push(performance.now() - started);
+      }
+    }),
+  );
+  return samples;
+}
+
+const round = (value: number) => Math.round(value * 100) / 100;
+
+runMain(async () => {
+  const cluster = await startTestCluster();
+  const databaseUrl = withDatabase(cluster.adminUrl, 'bench');
+  const admin = connect(cluster.adminUrl);
+  await admin.unsafe('drop database if exists bench with (force)');
+  await admin.unsafe('create database bench');
+  await admin.end();
+  const sql = connect(databaseUrl);
+  await bootstrapPlatform(sql);
+  await sql.end();
+  await migrateUp(databaseUrl);
+
+  const mock = await startMockLlm({ behavior: { latencyMs: MOCK_LATENCY_MS } });
+  const keys = await createKeys();
+  const port = await freePort();
+  const server = await startFunctionsServer({
+    port,
+    env: {
+      ...platformEnv(keys, `http://127.0.0.1:${port}`, databaseUrl),
+      LLM_PROVIDER: 'openai',
+      OPENAI_API_KEY: 'bench',
+      OPENAI_BASE_URL: mock.openaiBaseUrl,
+      LLM_MAX_RETRIES: '0',
+      RATE_LIMIT_AI_COACH: '100000000/60s',
+      DB_POOL_MAX: '10',
+    },
+    onLog: () => {},
+  });
+
+  const db = connect(databaseUrl);
+  const user = await ensureUser(db, 'bench@example.com');
+  const token = await signUserToken(keys, { sub: user.id });
+  const message = 'I keep skipping my morning run. Any advice?';
+
+  const phases = new Map<string, number[]>();
+  const viaFunction = async () => {
+    const res = await fetch(`${server.url}/functions/v1/ai-coach`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ message }),
+    });
+    if (res.status !== 200) throw new Error(`ai-coach answered ${res.status}: ${await res.text()}`);
+    await res.arrayBuffer();
+    for (const phase of (res.headers.get('server-timing') ?? '').split(', ')) {
+      const [name, duration] = phase.split(';dur=');
+      if (name && duration) phases.set(name, [...(phases.get(name) ?? []), Number(duration)]);
+    }
+  };
+  const direct = async () => {
+    const res = await fetch(`${mock.openaiBaseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer bench', 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: message }],
+        max_completion_tokens: 600,
+      }),
+    });
+    await res.arrayBuffer();
+  };
+
+  // Warm up both paths (JIT, connection pools, Deno module cache).
+  await load(4, 10, viaFunction);
+  await load(4, 10, direct);
+
+  const overhead: Record<string, unknown>[] = [];
+  const phaseMedians: Record<string, Record<string, number>> = {};
+  for (const clients of CONCURRENCY) {
+    phases.clear();
+    const perClient = Math.max(5, Math.round((REQUESTS_PER_CLIENT * 16) / Math.max(clients, 4)));
+    const fn = distribution(await load(clients, perClient, viaFunction));
+    phaseMedians[clients] = Object.fromEntries(
+      [...phases].map(([name, samples]) => [name, round(distribution(samples).p50)]),
+    );
+    const base = distribution(await load(clients, perClient, direct));
+    overhead.push({
+      clients,
+      requests: fn.count,
+      function: { p50: round(fn.p50), p95: round(fn.p95), p99: round(fn.p99) },
+      direct: { p50: round(base.p50), p95: round(base.p95), p99: round(base.p99) },
+      overhead: {
+        p50: round(fn.p50 - base.p50),
+        p95: round(fn.p95 - base.p95),
+        p99: round(fn.p99 - base.p99),
+      },
+    });
+  }
+
+  // Rate limiter: check_rate_limit in parallel over many users for a few seconds.
+  const users = await Promise.all(
+    Array.from({ length: 32 }, (_, i) => ensureUser(db, `bench-${i}@example.com`)),
+  );
+  const limiterSql = (await import('postgres')).default(databaseUrl, { max: 16, prepare: false });
+  let checks = 0;
+  const deadline = performance.now() + RATE_LIMIT_SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: 32 }, async (_, worker) => {
+      const userId = users[worker % users.length]?.id as string;
+      while (performance.now() < deadline) {
+        await limiterSql`select request_count from public.check_rate_limit(${userId}, 'bench', 60)`;
+        checks += 1;
+      }
+    }),
+  );
+  await limiterSql.end();
+  const checksPerSecond = Math.round(checks / RATE_LIMIT_SECONDS);
+
+  await db.end();
+  await server.stop();
+  await mock.stop();
+  await cluster.stop();
+
+  console.log(
+    `\nai-coach overhead over a direct call to the mock LLM (${MOCK_LATENCY_MS} ms fixed latency), ms\n`,
+  );
+  console.log(
+    '| clients | requests | function p50 | p95 | p99 | direct p50 | p95 | p99 | overhead p50 | p95 | p99 |',
+  );
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const row of overhead as {
+    clients: number;
+    requests: number;
+    function: Distribution;
+    direct: Distribution;
+    overhead: Distribution;
+  }[]) {
+    const cells = [row.function, row.direct, row.overhead].flatMap((d) => [d.p50, d.p95, d.p99]);
+    console.log(`| ${row.clients} | ${row.requests} | ${cells.join(' | ')} |`);
+  }
+  console.log('\nfunction phases, p50 ms (Server-Timing):\n');
+  for (const [clients, medians] of Object.entries(phaseMedians)) {
+    console.log(
+      `  ${clients.padStart(2)} clients: ${Object.entries(medians)
+        .map(([name, ms]) => `${name} ${ms}`)
+        .join(', ')}`,
+    );
+  }
+  console.log(`\nrate-limiter checks per second (32 workers, pool of 16): ${checksPerSecond}\n`);
+
+  const outDir = join(projectRoot, 'bench-results');
+  await mkdir(outDir, { recursive: true });
+  await writeFile(
+    join(outDir, 'bench.json'),
+    `${JSON.stringify({ date: new Date().toISOString(), mockLatencyMs: MOCK_LATENCY_MS, overhead, phaseMedians, rateLimiter: { checksPerSecond } }, null, 2)}\n`,
+  );
+  console.log('wrote bench-results/bench.json');
+});
