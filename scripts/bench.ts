@@ -97,6 +97,7 @@ runMain(async () => {
       LLM_MAX_RETRIES: '0',
       RATE_LIMIT_AI_COACH: '100000000/60s',
       DB_POOL_MAX: '10',
+      DB_PREPARE: process.env.DB_PREPARE ?? 'false',
     },
     onLog: () => {},
   });

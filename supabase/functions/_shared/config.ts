@@ -66,6 +66,11 @@ export const EnvSchema = z.object({
   APP_ENVIRONMENT: z.string().trim().default('development'),
   /** Connections per function instance; the transaction pooler multiplexes them. */
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  /** Prepared statements: only on a direct or session-mode connection, never the transaction pooler. */
+  DB_PREPARE: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
 });
 export type Env = z.infer<typeof EnvSchema>;
 
@@ -89,6 +94,7 @@ export interface AppConfig {
   history: { maxTurns: number; maxChars: number };
   environment: string;
   dbPoolMax: number;
+  dbPrepare: boolean;
 }
 
 export class ConfigError extends Error {
@@ -142,6 +148,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     history: { maxTurns: env.HISTORY_MAX_TURNS, maxChars: env.HISTORY_MAX_CHARS },
     environment: env.APP_ENVIRONMENT,
     dbPoolMax: env.DB_POOL_MAX,
+    dbPrepare: env.DB_PREPARE,
   };
 }
 

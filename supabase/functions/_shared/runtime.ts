@@ -38,7 +38,10 @@ export function platformDeps(): CoachDeps {
   const env = runtimeEnv();
   const config = loadConfig(env);
   if (!env.SUPABASE_DB_URL) throw new Error('SUPABASE_DB_URL is not set');
-  const sql = createDatabase(env.SUPABASE_DB_URL, { max: config.dbPoolMax });
+  const sql = createDatabase(env.SUPABASE_DB_URL, {
+    max: config.dbPoolMax,
+    prepare: config.dbPrepare,
+  });
   shared = {
     sql,
     llm: config.llm ? createLlmProvider(config.llm) : null,
