@@ -23,8 +23,9 @@ import { LlmError, type LlmProvider, type LlmRequest } from '../llm/types.ts';
 import { checkRateLimit, rateLimitHeaders } from '../rate-limit/limiter.ts';
 import { type CoachDeps, llmHttpError } from './deps.ts';
 import type { CoachKind } from './kind.ts';
+import { storeReply } from './store-reply.ts';
 import { streamReply } from './stream.ts';
-import { type CallRecord, failureTrace, successTrace } from './trace-builders.ts';
+import { type CallRecord, failureTrace } from './trace-builders.ts';
 
 async function enforceRateLimit(
   deps: CoachDeps,
@@ -119,36 +120,10 @@ export function createCoachHandler<Body extends { stream?: boolean | undefined }
         deps.traces.record(failureTrace(call, failure, ''), null);
         throw llmHttpError(failure);
       }
-      const trace = successTrace(call, result, 'completed');
-      let stored: Awaited<ReturnType<typeof kind.store>>;
-      try {
-        stored = await kind.store(deps.sql, {
-          entityId: call.entityId,
-          userId: user.userId,
-          body,
-          reply: result.text,
-          receivedAt,
-          now: deps.clock.now(),
-        });
-      } catch (error) {
-        // The call happened and cost money: keep its trace even though the reply was not stored.
-        deps.traces.record(
-          {
-            ...trace.record,
-            metadata: {
-              ...trace.record.metadata,
-              status: 'error',
-              error: { kind: 'internal', status: null, message: describeError(error) },
-            },
-          },
-          null,
-        );
-        throw error;
-      }
+      const { stored, usage } = await storeReply(call, deps, result);
       timing.mark('store');
-      deps.traces.record({ ...trace.record, entityId: stored.entityId }, kind.link);
       return jsonResponse(
-        { reply: result.text, ...stored.fields, traceId: call.traceId, usage: trace.usage },
+        { reply: result.text, ...stored.fields, traceId: call.traceId, usage },
         200,
         { ...limitHeaders, 'server-timing': timing.header() },
       );

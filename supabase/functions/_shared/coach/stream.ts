@@ -9,7 +9,8 @@ import { describeError } from '../http/errors.ts';
 import { SSE_HEADERS, sseEvent } from '../http/sse.ts';
 import { LlmError, type LlmResult } from '../llm/types.ts';
 import { type CoachDeps, llmHttpError } from './deps.ts';
-import { abortedTrace, type CallRecord, failureTrace, successTrace } from './trace-builders.ts';
+import { storeReply } from './store-reply.ts';
+import { abortedTrace, type CallRecord, failureTrace } from './trace-builders.ts';
 
 export function streamReply<Body extends { stream?: boolean | undefined }>(
   call: CallRecord<Body>,
@@ -65,18 +66,9 @@ export function streamReply<Body extends { stream?: boolean | undefined }>(
       deps.traces.record(abortedTrace(call, text, firstTokenAt), null);
       return;
     }
-    const trace = successTrace(call, result, 'completed', firstTokenAt);
     try {
-      const stored = await call.kind.store(deps.sql, {
-        entityId: call.entityId,
-        userId: call.userId,
-        body: call.body,
-        reply: result.text,
-        receivedAt: call.receivedAt,
-        now: deps.clock.now(),
-      });
-      deps.traces.record({ ...trace.record, entityId: stored.entityId }, call.kind.link);
-      send('done', { ...stored.fields, traceId: call.traceId, usage: trace.usage });
+      const { stored, usage } = await storeReply(call, deps, result, firstTokenAt);
+      send('done', { ...stored.fields, traceId: call.traceId, usage });
     } catch (error) {
       deps.log({
         level: 'error',
@@ -84,17 +76,6 @@ export function streamReply<Body extends { stream?: boolean | undefined }>(
         traceId: call.traceId,
         error: describeError(error),
       });
-      deps.traces.record(
-        {
-          ...trace.record,
-          metadata: {
-            ...trace.record.metadata,
-            status: 'error',
-            error: { kind: 'internal', status: null, message: describeError(error) },
-          },
-        },
-        null,
-      );
       send('error', {
         error: {
           code: 'service_unavailable',
