@@ -11,7 +11,7 @@ import { type CoachFixture, coachFixture, post } from '../support/coach-fixture.
 import { type MockLlm, startMockLlm } from '../support/mock-llm.ts';
 import { insertUser, type TestUser } from '../support/rows.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
-import { badTokens } from '../support/tokens.ts';
+import { badTokens, signUserToken } from '../support/tokens.ts';
 
 let db: TestDatabase;
 let mock: MockLlm;
@@ -71,6 +71,17 @@ describe('401: who are you', () => {
       expect(res.status).toBe(401);
     }
     expect(mock.requests).toHaveLength(0);
+  });
+
+  it('stops accepting a token once it expires, though it was accepted before', async () => {
+    const shortLived = await signUserToken(fx.keys, { sub: user.id, ttlSeconds: 2 });
+    expect((await coach(post('ai-coach', { message: 'quick' }, shortLived))).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const late = await coach(post('ai-coach', { message: 'late' }, shortLived));
+    expect(await errorOf(late)).toMatchObject({
+      status: 401,
+      body: { details: { reason: 'INVALID_JWT' } },
+    });
   });
 
   it('checks the token before reading the body', async () => {

@@ -29,6 +29,9 @@ export interface AuthEnv {
   publishableKeys: Record<string, string>;
 }
 
+/** Bounds the memory of verified tokens; the oldest is forgotten first. */
+const MAX_REMEMBERED_TOKENS = 10_000;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function unauthorized(message: string, reason: string): HttpError {
@@ -47,8 +50,16 @@ export function createAuthenticator(env: AuthEnv): Authenticator {
     ),
   );
   const options = { env: overrides as never };
+  // A client sends the same access token with every request until it expires,
+  // so a verified token is remembered (by its full text, signature included)
+  // until its exp: the ES256 check then runs once per token, not per request.
+  const verified = new Map<string, { user: AuthenticatedUser; expiresAtMs: number }>();
   return {
     async user(req) {
+      const authorization = req.headers.get('authorization') ?? '';
+      const remembered = verified.get(authorization);
+      if (remembered && remembered.expiresAtMs > Date.now()) return remembered.user;
+      if (remembered) verified.delete(authorization);
       const { data, error } = await verifyAuth(req, {
         ...options,
         auth: 'user',
@@ -64,7 +75,16 @@ export function createAuthenticator(env: AuthEnv): Authenticator {
       if (claims?.role !== 'authenticated' || typeof sub !== 'string' || !UUID.test(sub)) {
         throw unauthorized('A signed-in user token is required.', 'NOT_A_USER_TOKEN');
       }
-      return { userId: sub, claims: { ...claims, role: 'authenticated', sub } };
+      const user: AuthenticatedUser = {
+        userId: sub,
+        claims: { ...claims, role: 'authenticated', sub },
+      };
+      if (typeof claims.exp === 'number') {
+        if (verified.size >= MAX_REMEMBERED_TOKENS)
+          verified.delete(verified.keys().next().value as string);
+        verified.set(authorization, { user, expiresAtMs: claims.exp * 1000 });
+      }
+      return user;
     },
     async secret(req) {
       const { error } = await verifyAuth(req, { ...options, auth: 'secret:*' });
