@@ -19,6 +19,7 @@ const CORE_TABLES = [
 ] as const;
 const LINKED_TABLES = ['ai_coach_messages', 'encouragement_messages', 'reflections'] as const;
 const APP_TABLES = [...LINKED_TABLES, 'daily_statuses'] as const;
+const SETTINGS_TABLES = ['user_settings'] as const;
 
 let db: TestDatabase;
 const ours = new Map<string, TableInfo>();
@@ -105,11 +106,14 @@ describe("seed 004's verification checklist", () => {
       },
     ]);
     const scorePolicies = await listPolicies(db.sql, 'langfuse_scores');
+    // The seed's two, plus the later one that lets users change their feedback.
     expect(scorePolicies.map((p) => [p.name, p.command, p.roles])).toEqual([
       ['Users can insert scores for their traces', 'INSERT', ['authenticated']],
+      ['Users can update their feedback on their traces', 'UPDATE', ['authenticated']],
       ['Users can view scores for their traces', 'SELECT', ['authenticated']],
     ]);
-    const [insert, select] = scorePolicies;
+    const [insert, update, select] = scorePolicies;
+    expect(update?.using).toContain("score_name = 'user_feedback'::text");
     expect(select?.using).toContain('langfuse_traces.user_id = ( SELECT auth.uid() AS uid)');
     expect(insert?.withCheck).toContain("score_name = 'user_feedback'::text");
     expect(insert?.withCheck).toContain("status = 'pending'::text");
@@ -125,7 +129,9 @@ describe("seed 004's verification checklist", () => {
       select relname, relrowsecurity from pg_catalog.pg_class
       where relnamespace = 'public'::regnamespace and relkind = 'r' order by relname
     `;
-    expect(rows.map((row) => row.relname)).toEqual([...CORE_TABLES, ...APP_TABLES].slice().sort());
+    expect(rows.map((row) => row.relname)).toEqual(
+      [...CORE_TABLES, ...APP_TABLES, ...SETTINGS_TABLES].slice().sort(),
+    );
     expect(rows.filter((row) => !row.relrowsecurity)).toEqual([]);
   });
 
@@ -156,7 +162,7 @@ describe("seed 004's verification checklist", () => {
 });
 
 describe('indexes behind every policy filter', () => {
-  it.each(APP_TABLES)('%s has an index led by user_id', async (name) => {
+  it.each([...APP_TABLES, ...SETTINGS_TABLES])('%s has an index led by user_id', async (name) => {
     const info = await describeTable(db.sql, 'public', name);
     const definitions = Object.values(info.indexes);
     expect(definitions.some((definition) => /USING btree \(user_id[,)]/.test(definition))).toBe(

@@ -68,6 +68,7 @@ describe('the local functions stack', () => {
       'ai-coach',
       'daily-status',
       'encouragement',
+      'feedback',
       'health',
       'reflection',
     ]);

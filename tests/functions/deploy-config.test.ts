@@ -45,6 +45,7 @@ describe('deployable functions', () => {
       'ai-coach',
       'daily-status',
       'encouragement',
+      'feedback',
       'health',
       'reflection',
     ]);

@@ -159,37 +159,49 @@ export type Database = {
       };
       langfuse_scores: {
         Row: {
+          attempts: number;
           comment: string | null;
           created_at: string;
           id: string;
+          last_error: string | null;
           metadata: Json | null;
+          next_attempt_at: string | null;
           score_name: string;
           sent_at: string | null;
           status: string;
           trace_id: string;
+          updated_at: string;
           value: number;
         };
         ComputedFields: never;
         Insert: {
+          attempts?: number;
           comment?: string | null;
           created_at?: string;
           id?: string;
+          last_error?: string | null;
           metadata?: Json | null;
+          next_attempt_at?: string | null;
           score_name: string;
           sent_at?: string | null;
           status?: string;
           trace_id: string;
+          updated_at?: string;
           value: number;
         };
         Update: {
+          attempts?: number;
           comment?: string | null;
           created_at?: string;
           id?: string;
+          last_error?: string | null;
           metadata?: Json | null;
+          next_attempt_at?: string | null;
           score_name?: string;
           sent_at?: string | null;
           status?: string;
           trace_id?: string;
+          updated_at?: string;
           value?: number;
         };
         Relationships: [
@@ -207,6 +219,10 @@ export type Database = {
           created_at: string;
           entity_id: string;
           entity_type: string;
+          export_attempts: number;
+          export_error: string | null;
+          export_next_attempt_at: string | null;
+          exported_at: string | null;
           id: string;
           input: string;
           metadata: Json | null;
@@ -220,6 +236,10 @@ export type Database = {
           created_at?: string;
           entity_id: string;
           entity_type: string;
+          export_attempts?: number;
+          export_error?: string | null;
+          export_next_attempt_at?: string | null;
+          exported_at?: string | null;
           id?: string;
           input: string;
           metadata?: Json | null;
@@ -232,6 +252,10 @@ export type Database = {
           created_at?: string;
           entity_id?: string;
           entity_type?: string;
+          export_attempts?: number;
+          export_error?: string | null;
+          export_next_attempt_at?: string | null;
+          exported_at?: string | null;
           id?: string;
           input?: string;
           metadata?: Json | null;
@@ -309,6 +333,28 @@ export type Database = {
           },
         ];
       };
+      user_settings: {
+        Row: {
+          created_at: string;
+          time_zone: string;
+          updated_at: string;
+          user_id: string;
+        };
+        ComputedFields: never;
+        Insert: {
+          created_at?: string;
+          time_zone?: string;
+          updated_at?: string;
+          user_id: string;
+        };
+        Update: {
+          created_at?: string;
+          time_zone?: string;
+          updated_at?: string;
+          user_id?: string;
+        };
+        Relationships: [];
+      };
     };
     Views: {
       [_ in never]: never;
@@ -322,6 +368,21 @@ export type Database = {
           window_start: string;
         }[];
       };
+      derive_mission_completed: {
+        Args: { p_limit?: number; p_lookback?: string; p_now?: string };
+        Returns: number;
+      };
+      derive_next_day_activity: {
+        Args: { p_limit?: number; p_lookback?: string; p_now?: string };
+        Returns: number;
+      };
+      derive_scores: { Args: { p_now?: string; p_threshold?: number }; Returns: Json };
+      derive_weekly_completion_rate: {
+        Args: { p_limit?: number; p_lookback?: string; p_now?: string; p_threshold?: number };
+        Returns: number;
+      };
+      is_time_zone: { Args: { p_name: string }; Returns: boolean };
+      user_time_zone: { Args: { p_user_id: string }; Returns: string };
     };
     Enums: {
       [_ in never]: never;
