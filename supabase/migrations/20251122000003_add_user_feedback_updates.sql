@@ -27,8 +27,10 @@ begin
     new.attempts := 0;
     new.next_attempt_at := null;
     new.last_error := null;
+    -- updated_at dates the score's content, not its delivery state: the sync
+    -- sends it as the event timestamp, which must stay the same across retries.
+    new.updated_at := now();
   end if;
-  new.updated_at := now();
   return new;
 end
 $$;

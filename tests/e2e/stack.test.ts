@@ -70,6 +70,7 @@ describe('the local functions stack', () => {
       'encouragement',
       'feedback',
       'health',
+      'langfuse-sync',
       'reflection',
     ]);
     const jwks = (await (await fetch(`${server.url}/auth/v1/.well-known/jwks.json`)).json()) as {

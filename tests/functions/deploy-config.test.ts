@@ -47,6 +47,7 @@ describe('deployable functions', () => {
       'encouragement',
       'feedback',
       'health',
+      'langfuse-sync',
       'reflection',
     ]);
   });
@@ -57,7 +58,7 @@ describe('deployable functions', () => {
     const section = new RegExp(
       `\\[functions\\.${name}\\]\\n(?:[^[]*\\n)*?verify_jwt = (true|false)`,
     ).exec(toml);
-    expect(section?.[1]).toBe(name === 'health' ? 'false' : 'true');
+    expect(section?.[1]).toBe(['health', 'langfuse-sync'].includes(name) ? 'false' : 'true');
     expect(toml).toContain(`import_map = "./functions/${name}/deno.json"`);
   });
 

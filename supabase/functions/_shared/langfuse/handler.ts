@@ -1,0 +1,37 @@
+/**
+ * POST /langfuse-sync, for the scheduler: authenticated by a secret API key
+ * in the apikey header (verify_jwt is off for this function). Runs one sync
+ * pass and answers its summary.
+ */
+import type { Authenticator } from '../auth.ts';
+import { preflightResponse } from '../http/cors.ts';
+import { errorResponse, HttpError, jsonResponse } from '../http/errors.ts';
+import { assertRoute, isUnavailable, serviceUnavailable } from '../http/route.ts';
+import type { Logger } from '../log.ts';
+import { runSync, type SyncDeps } from './sync.ts';
+
+export function createSyncHandler(deps: {
+  auth: Authenticator;
+  log: Logger;
+  sync: SyncDeps | null;
+}) {
+  return async (req: Request): Promise<Response> => {
+    try {
+      if (req.method === 'OPTIONS') return preflightResponse();
+      assertRoute(req, 'langfuse-sync', ['POST']);
+      await deps.auth.secret(req);
+      if (!deps.sync)
+        throw serviceUnavailable(
+          'Langfuse is not configured (LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY).',
+        );
+      const summary = await runSync(deps.sync);
+      deps.log({ level: 'info', msg: 'langfuse sync', ...summary });
+      return jsonResponse(summary);
+    } catch (error) {
+      if (!(error instanceof HttpError) && isUnavailable(error)) {
+        return errorResponse(serviceUnavailable('The database is unavailable.'), deps.log);
+      }
+      return errorResponse(error, deps.log);
+    }
+  };
+}

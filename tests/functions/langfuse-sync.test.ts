@@ -1,0 +1,344 @@
+/**
+ * The Langfuse sync against the local Langfuse-compatible server: nothing
+ * lost, nothing duplicated, through outages, partial 207s and 429s, and with
+ * two runs at once. Every payload is checked against Langfuse's OpenAPI spec.
+ */
+import { randomUUID } from 'node:crypto';
+import { LangfuseClient } from '@langfuse/client';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createKeys, platformEnv } from '../../scripts/lib/keys.ts';
+import { authEnvFrom, createAuthenticator } from '../../supabase/functions/_shared/auth.ts';
+import {
+  loadSyncConfig,
+  type SyncConfig,
+} from '../../supabase/functions/_shared/langfuse/config.ts';
+import { createSyncHandler } from '../../supabase/functions/_shared/langfuse/handler.ts';
+import { runSync, type SyncDeps } from '../../supabase/functions/_shared/langfuse/sync.ts';
+import { type LangfuseServer, startLangfuseServer } from '../support/langfuse-server.ts';
+import { insertCoachTurn, insertUser } from '../support/rows.ts';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
+
+let db: TestDatabase;
+let langfuse: LangfuseServer;
+let config: SyncConfig;
+let now: Date;
+
+const clock = { now: () => now };
+const minutes = (n: number) => n * 60_000;
+
+function deps(overrides: Partial<SyncConfig> = {}): SyncDeps {
+  return {
+    sql: db.sql,
+    config: { ...config, ...overrides },
+    clock,
+    langfuse: new LangfuseClient({
+      publicKey: langfuse.publicKey,
+      secretKey: langfuse.secretKey,
+      baseUrl: langfuse.url,
+    }),
+  };
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  langfuse = await startLangfuseServer();
+  config = loadSyncConfig({
+    LANGFUSE_PUBLIC_KEY: langfuse.publicKey,
+    LANGFUSE_SECRET_KEY: langfuse.secretKey,
+    LANGFUSE_BASE_URL: langfuse.url,
+    LANGFUSE_TIMEOUT_MS: '2000',
+    SYNC_MAX_TRACES: '5000',
+    APP_ENVIRONMENT: 'test',
+  });
+});
+afterAll(async () => {
+  await langfuse?.stop();
+  await db?.drop();
+});
+beforeEach(async () => {
+  langfuse.reset();
+  now = new Date();
+  // Each test starts from an empty queue.
+  await db.sql`delete from public.langfuse_traces`;
+  await db.sql`delete from public.langfuse_batch_runs`;
+});
+
+/** n traces with a pending user_feedback score each; returns the score ids. */
+async function pendingScores(n: number): Promise<string[]> {
+  const user = await insertUser(db.sql);
+  const ids: string[] = [];
+  for (let i = 0; i < n; i += 1) {
+    const { traceId } = await insertCoachTurn(db.sql, user.id);
+    const [row] = await db.sql<{ id: string }[]>`
+      insert into public.langfuse_scores (trace_id, score_name, value, comment) values (${traceId}, 'user_feedback', ${i % 2}, ${`c${i}`})
+      returning id
+    `;
+    ids.push(row?.id as string);
+  }
+  return ids;
+}
+
+async function statuses() {
+  return db.sql<
+    {
+      id: string;
+      status: string;
+      attempts: number;
+      sent: boolean;
+      next_attempt_at: Date | null;
+      last_error: string | null;
+    }[]
+  >`
+    select id, status, attempts, sent_at is not null as sent, next_attempt_at, last_error from public.langfuse_scores order by created_at
+  `;
+}
+
+function deliveriesById(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const event of langfuse.scoreEvents)
+    counts.set(String(event.body.id), (counts.get(String(event.body.id)) ?? 0) + 1);
+  return counts;
+}
+
+describe('a sync run', () => {
+  it('exports traces over OTLP, sends scores as valid score-create events, and records the run', async () => {
+    const ids = await pendingScores(3);
+    const summary = await runSync(deps());
+    expect(summary).toMatchObject({
+      tracesExported: 3,
+      scoresSent: 3,
+      scoresFailed: 0,
+      stoppedBecause: [],
+    });
+
+    expect(langfuse.invalid).toEqual([]);
+    expect([...langfuse.scores.keys()].sort()).toEqual([...ids].sort());
+    const body = langfuse.scores.get(ids[1] as string);
+    expect(body).toMatchObject({
+      id: ids[1],
+      name: 'user_feedback',
+      value: 1,
+      dataType: 'BOOLEAN',
+      comment: 'c1',
+      environment: 'test',
+    });
+    const [score] =
+      await db.sql`select trace_id, created_at from public.langfuse_scores where id = ${ids[1] as string}`;
+    expect(body?.traceId).toBe(score?.trace_id);
+    const event = langfuse.scoreEvents.find((e) => e.body.id === ids[1]);
+    expect(event?.timestamp).toBe((score?.created_at as Date).toISOString());
+
+    const [trace] =
+      await db.sql`select trace_id, user_id, exported_at from public.langfuse_traces where trace_id = ${score?.trace_id}`;
+    expect(trace?.exported_at).toEqual(now);
+    const spans = langfuse.spans.get(trace?.trace_id) ?? [];
+    expect(spans.map((s) => s.name).sort()).toEqual(['ai-coach', 'llm']);
+    const root = spans.find((s) => s.name === 'ai-coach');
+    const generation = spans.find((s) => s.name === 'llm');
+    expect(root?.parentSpanId).toBe('');
+    expect(generation?.parentSpanId).toBe(root?.spanId);
+    expect(root?.attributes).toMatchObject({
+      'user.id': trace?.user_id,
+      'langfuse.trace.tags': ['ai-coach'],
+      'langfuse.environment': 'test',
+    });
+    expect(generation?.attributes).toMatchObject({
+      'langfuse.observation.type': 'generation',
+      'langfuse.observation.model.name': 'mock-coach-1',
+    });
+
+    expect(await statuses()).toEqual(
+      ids.map((id) => expect.objectContaining({ id, status: 'sent', attempts: 1, sent: true })),
+    );
+    const [run] =
+      await db.sql`select * from public.langfuse_batch_runs where id = ${summary.runId}`;
+    expect(run).toMatchObject({ batch_name: 'langfuse-sync', scores_sent: 3, errors: null });
+    expect(run?.completed_at).toBeInstanceOf(Date);
+
+    const again = await runSync(deps());
+    expect(again).toMatchObject({ tracesExported: 0, scoresSent: 0 });
+    expect([...deliveriesById().values()]).toEqual([1, 1, 1]);
+  });
+
+  it('rides out an outage: every score and trace arrives exactly once after recovery', async () => {
+    const ids = await pendingScores(5);
+    langfuse.faults.status = { code: 500 };
+    for (let run = 0; run < 3; run += 1) {
+      const summary = await runSync(deps());
+      expect(summary.scoresSent).toBe(0);
+      expect(summary.stoppedBecause.length).toBeGreaterThan(0);
+      now = new Date(now.getTime() + minutes(60));
+    }
+    const during = await statuses();
+    expect(during.every((s) => s.status === 'pending' && !s.sent && s.attempts === 3)).toBe(true);
+    const runs =
+      await db.sql`select errors, completed_at from public.langfuse_batch_runs order by started_at`;
+    expect(runs).toHaveLength(3);
+    expect(runs.every((r) => r.completed_at && r.errors.stoppedBecause.length > 0)).toBe(true);
+
+    langfuse.faults.status = null;
+    now = new Date(now.getTime() + minutes(24 * 60));
+    const recovered = await runSync(deps());
+    expect(recovered).toMatchObject({ tracesExported: 5, scoresSent: 5 });
+    expect([...deliveriesById().entries()].sort()).toEqual(ids.map((id) => [id, 1]).sort());
+    expect(langfuse.spans.size).toBe(5);
+    expect((await statuses()).every((s) => s.status === 'sent')).toBe(true);
+  });
+
+  it('settles a partial 207 per event: 4xx fails, 5xx retries, the rest are sent once', async () => {
+    const [rejected, flaky, ...fine] = await pendingScores(4);
+    langfuse.faults.eventErrors.set(rejected as string, { status: 400, message: 'invalid score' });
+    langfuse.faults.eventErrors.set(flaky as string, {
+      status: 500,
+      message: 'try later',
+      times: 1,
+    });
+    const first = await runSync(deps());
+    expect(first).toMatchObject({ scoresSent: 2, scoresFailed: 1, scoresRetried: 1 });
+    const byId = new Map((await statuses()).map((s) => [s.id, s]));
+    expect(byId.get(rejected as string)).toMatchObject({
+      status: 'failed',
+      last_error: expect.stringContaining('invalid score'),
+    });
+    expect(byId.get(flaky as string)).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(byId.get(flaky as string)?.next_attempt_at?.getTime()).toBeGreaterThan(now.getTime());
+
+    now = new Date(now.getTime() + minutes(5));
+    const second = await runSync(deps());
+    expect(second).toMatchObject({ scoresSent: 1, scoresFailed: 0 });
+    const deliveries = deliveriesById();
+    expect(deliveries.get(flaky as string)).toBe(1);
+    for (const id of fine) expect(deliveries.get(id)).toBe(1);
+    expect(deliveries.has(rejected as string)).toBe(false);
+    const [run] =
+      await db.sql`select errors from public.langfuse_batch_runs order by started_at limit 1`;
+    expect(run?.errors).toMatchObject({ scoresFailed: 1, scoresRetried: 1 });
+  });
+
+  it('respects a 429 Retry-After', async () => {
+    await pendingScores(2);
+    langfuse.faults.status = { code: 429, retryAfterSeconds: 900, paths: ['ingestion'], times: 1 };
+    const limited = await runSync(deps());
+    expect(limited.scoresSent).toBe(0);
+    const waiting = await statuses();
+    for (const score of waiting) {
+      expect(score.next_attempt_at?.getTime()).toBeGreaterThanOrEqual(now.getTime() + 900_000);
+    }
+    const start = now;
+    now = new Date(start.getTime() + 899_000);
+    expect((await runSync(deps())).scoresSent).toBe(0);
+    now = new Date(start.getTime() + 900_000);
+    expect((await runSync(deps())).scoresSent).toBe(2);
+  });
+
+  it('gives up on a score after the maximum attempts', async () => {
+    const [id] = await pendingScores(1);
+    langfuse.faults.status = { code: 503, paths: ['ingestion'] };
+    for (let run = 0; run < 3; run += 1) {
+      await runSync(deps({ maxAttempts: 3 }));
+      now = new Date(now.getTime() + minutes(24 * 60));
+    }
+    // (Derived scores appear as the clock moves on; this test follows the feedback score.)
+    expect((await statuses()).find((s) => s.id === id)).toMatchObject({
+      status: 'failed',
+      attempts: 3,
+    });
+  });
+
+  it('sends a changed feedback again under the same id, newest value last', async () => {
+    const [id] = await pendingScores(1);
+    await runSync(deps());
+    await db.sql`update public.langfuse_scores set value = 1, comment = 'changed my mind' where id = ${id as string}`;
+    now = new Date(now.getTime() + 1000);
+    await runSync(deps());
+    expect(langfuse.scoreEvents.map((e) => [e.body.id, e.body.value])).toEqual([
+      [id, 0],
+      [id, 1],
+    ]);
+    expect(langfuse.scores.get(id as string)).toMatchObject({
+      value: 1,
+      comment: 'changed my mind',
+    });
+    const [first, second] = langfuse.scoreEvents;
+    expect(first?.id).not.toBe(second?.id);
+    expect(Date.parse(second?.timestamp as string)).toBeGreaterThan(
+      Date.parse(first?.timestamp as string),
+    );
+  });
+
+  it('names runs that crashed before completing, and takes over their work', async () => {
+    await pendingScores(1);
+    const crashed = randomUUID();
+    await db.sql`
+      insert into public.langfuse_batch_runs (id, batch_name, started_at) values (${crashed}, 'langfuse-sync', ${new Date(now.getTime() - minutes(30))})
+    `;
+    const summary = await runSync(deps());
+    expect(summary.abandonedRuns).toEqual([crashed]);
+    expect(summary.scoresSent).toBe(1);
+  });
+});
+
+describe('two runs at once', () => {
+  it('send each of 5,000 pending scores exactly once', async () => {
+    const user = await insertUser(db.sql);
+    await db.sql`
+      with traces as (
+        insert into public.langfuse_traces (trace_id, entity_type, entity_id, user_id, input, output, metadata, tags)
+        select gen_random_uuid(), 'ai_coach_message', gen_random_uuid(), ${user.id}, 'in', 'out', '{"model":"gpt-4o-mini"}', array['ai-coach']
+        from generate_series(1, 1250)
+        returning trace_id
+      )
+      insert into public.langfuse_scores (trace_id, score_name, value)
+      select trace_id, name, 1 from traces
+      cross join unnest(array['user_feedback', 'mission_completed', 'next_day_activity', 'weekly_completion_rate']) as name
+    `;
+    const [a, b] = await Promise.all([runSync(deps()), runSync(deps())]);
+    expect(a.scoresSent + b.scoresSent).toBe(5000);
+    expect(a.scoresSent).toBeGreaterThan(0);
+    expect(b.scoresSent).toBeGreaterThan(0);
+    expect(langfuse.scoreEvents).toHaveLength(5000);
+    expect(deliveriesById().size).toBe(5000);
+    expect(a.tracesExported + b.tracesExported).toBe(1250);
+    expect(langfuse.spans.size).toBe(1250);
+    const [left] =
+      await db.sql`select count(*)::int as n from public.langfuse_scores where status <> 'sent'`;
+    expect(left?.n).toBe(0);
+  });
+});
+
+describe('the langfuse-sync function', () => {
+  it('needs a secret API key and answers the run summary', async () => {
+    const keys = await createKeys();
+    const handler = createSyncHandler({
+      auth: createAuthenticator(authEnvFrom(platformEnv(keys, 'http://x', 'unused'))),
+      log: () => {},
+      sync: deps(),
+    });
+    const url = 'http://127.0.0.1/functions/v1/langfuse-sync';
+    expect((await handler(new Request(url, { method: 'POST' }))).status).toBe(401);
+    expect(
+      (
+        await handler(
+          new Request(url, { method: 'POST', headers: { apikey: keys.publishableKey } }),
+        )
+      ).status,
+    ).toBe(401);
+    const ok = await handler(
+      new Request(url, { method: 'POST', headers: { apikey: keys.secretKey } }),
+    );
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ runId: expect.any(String), scoresSent: 0 });
+    const unconfigured = createSyncHandler({
+      auth: createAuthenticator(authEnvFrom(platformEnv(keys, 'http://x', 'unused'))),
+      log: () => {},
+      sync: null,
+    });
+    expect(
+      (
+        await unconfigured(
+          new Request(url, { method: 'POST', headers: { apikey: keys.secretKey } }),
+        )
+      ).status,
+    ).toBe(503);
+  });
+});
