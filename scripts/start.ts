@@ -8,11 +8,17 @@
  *    with the JWKS at /auth/v1/.well-known/jwks.json and the variables the
  *    platform gives functions (SUPABASE_URL, SUPABASE_DB_URL, SUPABASE_JWKS,
  *    SUPABASE_SECRET_KEYS, SUPABASE_PUBLISHABLE_KEYS).
- *  - With no LLM key configured, the local mock LLM.
+ *  - With no LLM key configured, the local mock LLM; with no Langfuse keys,
+ *    the local Langfuse-compatible server (on :54330).
+ *  - The Langfuse sync every minute (LANGFUSE_SYNC_CRON), as pg_cron does on
+ *    hosted Supabase.
  *
  * Ctrl-C stops everything this process started.
  */
 import { existsSync } from 'node:fs';
+import { Cron } from 'croner';
+import { LANGFUSE_SYNC_CRON } from '../supabase/functions/_shared/langfuse/schedule.ts';
+import { startLangfuseServer } from '../tests/support/langfuse-server.ts';
 import { startMockLlm } from '../tests/support/mock-llm.ts';
 import { LOCAL_DATABASE_URL, redactUrl, targetDatabaseUrl } from './lib/database-url.ts';
 import { startFunctionsServer } from './lib/functions-server.ts';
@@ -26,6 +32,7 @@ import { runMain } from './lib/step.ts';
 import { migrateUp } from './lib/supabase-cli.ts';
 
 const API_PORT = Number(process.env.FUNCTIONS_PORT ?? 54321);
+const LOCAL_LANGFUSE_PORT = 54330;
 const log = (line: string) => console.log(line);
 
 async function prepareDatabase(url: string): Promise<void> {
@@ -73,20 +80,55 @@ runMain(async () => {
     llmLine = `LLM        local mock at ${mock.openaiBaseUrl} (no OPENAI_API_KEY or ANTHROPIC_API_KEY set)`;
   }
 
+  const langfuseEnv: Record<string, string> = {};
+  let langfuseLine: string;
+  if (process.env.LANGFUSE_PUBLIC_KEY && process.env.LANGFUSE_SECRET_KEY) {
+    langfuseLine = `Langfuse   ${process.env.LANGFUSE_BASE_URL ?? 'https://cloud.langfuse.com'} (from your environment)`;
+  } else {
+    const langfuse = await startLangfuseServer({ port: LOCAL_LANGFUSE_PORT });
+    stops.unshift(() => langfuse.stop());
+    Object.assign(langfuseEnv, {
+      LANGFUSE_PUBLIC_KEY: langfuse.publicKey,
+      LANGFUSE_SECRET_KEY: langfuse.secretKey,
+      LANGFUSE_BASE_URL: langfuse.url,
+    });
+    langfuseLine = `Langfuse   local server at ${langfuse.url}; what it received: curl ${langfuse.url}/_local/received`;
+  }
+
   const keys = await loadOrCreateKeys();
   const apiUrl = `http://127.0.0.1:${API_PORT}`;
   const functions = await startFunctionsServer({
     port: API_PORT,
-    env: { ...platformEnv(keys, apiUrl, databaseUrl), ...llmEnv },
+    env: { ...platformEnv(keys, apiUrl, databaseUrl), ...llmEnv, ...langfuseEnv },
   });
   stops.unshift(() => functions.stop());
   log(`✔ ${functions.functions.length} functions served by Deno`);
+
+  // The scheduler: call langfuse-sync on the cron schedule, never two at once.
+  const sync = new Cron(LANGFUSE_SYNC_CRON, { protect: true }, async () => {
+    try {
+      const res = await fetch(`${apiUrl}/functions/v1/langfuse-sync`, {
+        method: 'POST',
+        headers: { apikey: keys.secretKey, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      const summary = (await res.json()) as Record<string, unknown>;
+      log(
+        `[sync] ${res.status} traces ${summary.tracesExported ?? '-'}, scores created ${summary.scoresCreated ?? '-'}, sent ${summary.scoresSent ?? '-'}`,
+      );
+    } catch (error) {
+      log(`[sync] failed: ${String(error)}`);
+    }
+  });
+  stops.unshift(async () => sync.stop());
 
   log('');
   log(`  Functions  ${apiUrl}/functions/v1/<name>  (${functions.functions.join(', ')})`);
   log(`  JWKS       ${apiUrl}/auth/v1/.well-known/jwks.json`);
   log(`  Database   ${redactUrl(databaseUrl)}`);
   log(`  ${llmLine}`);
+  log(`  ${langfuseLine}`);
+  log(`  Sync       every minute (${LANGFUSE_SYNC_CRON}); one pass now: npm run sync`);
   log(`  API keys   publishable ${keys.publishableKey}`);
   log('');
   log('  Get a token and talk to the coach:');

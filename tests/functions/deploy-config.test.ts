@@ -77,3 +77,14 @@ describe('deployable functions', () => {
     }
   });
 });
+
+describe('the sync schedule', () => {
+  it('is the same cron expression locally and in the hosted pg_cron job', async () => {
+    const { LANGFUSE_SYNC_CRON } = await import(
+      '../../supabase/functions/_shared/langfuse/schedule.ts'
+    );
+    const sqlFile = readFileSync(join(supabaseDir, 'schedules', 'langfuse-sync.sql'), 'utf8');
+    const scheduled = /cron\.schedule\(\s*'langfuse-sync',\s*'([^']+)'/.exec(sqlFile)?.[1];
+    expect(scheduled).toBe(LANGFUSE_SYNC_CRON);
+  });
+});

@@ -1,0 +1,32 @@
+/**
+ * `npm run sync`: one pass of the Langfuse sync by hand, through the running
+ * local stack (`npm start`), exactly as the scheduler calls it: POST to the
+ * langfuse-sync function with the secret API key. Prints the run summary.
+ */
+import { loadOrCreateKeys } from './lib/keys.ts';
+import { runMain, StepError } from './lib/step.ts';
+
+const API_URL =
+  process.env.SUPABASE_URL ?? `http://127.0.0.1:${process.env.FUNCTIONS_PORT ?? 54321}`;
+
+runMain(async () => {
+  const keys = await loadOrCreateKeys();
+  let res: Response;
+  try {
+    res = await fetch(`${API_URL}/functions/v1/langfuse-sync`, {
+      method: 'POST',
+      headers: {
+        apikey: process.env.SUPABASE_SECRET_KEY ?? keys.secretKey,
+        'content-type': 'application/json',
+      },
+      body: '{}',
+    });
+  } catch (error) {
+    throw new StepError('call langfuse-sync', `no answer from ${API_URL}: is npm start running?`, {
+      detail: String(error),
+    });
+  }
+  const text = await res.text();
+  if (!res.ok) throw new StepError('call langfuse-sync', `HTTP ${res.status}`, { detail: text });
+  console.log(JSON.stringify(JSON.parse(text), null, 2));
+});
