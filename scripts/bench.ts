@@ -8,9 +8,16 @@
  *     versus straight to the mock LLM, at fixed mock latency, for 1, 16 and 64
  *     concurrent clients. Target on 2 cores: p50 <= 2 ms, p99 <= 10 ms at 16.
  *  2. Rate-limiter checks per second (public.check_rate_limit over a pool).
+ *  3. The Langfuse sync: one pass over 10,000 pending scores (2,500 traces)
+ *     to the local Langfuse server: time, peak memory, scores per minute
+ *     (target >= 20,000).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { LangfuseClient } from '@langfuse/client';
+import { loadSyncConfig } from '../supabase/functions/_shared/langfuse/config.ts';
+import { runSync } from '../supabase/functions/_shared/langfuse/sync.ts';
+import { startLangfuseServer } from '../tests/support/langfuse-server.ts';
 import { startMockLlm } from '../tests/support/mock-llm.ts';
 import { freePort, startTestCluster } from '../tests/support/test-cluster.ts';
 import { withDatabase } from './lib/database-url.ts';
@@ -180,6 +187,63 @@ runMain(async () => {
   await limiterSql.end();
   const checksPerSecond = Math.round(checks / RATE_LIMIT_SECONDS);
 
+  // The Langfuse sync over 10,000 pending scores.
+  const SYNC_SCORES = 10_000;
+  await db`delete from public.langfuse_traces`;
+  await db`
+    with traces as (
+      insert into public.langfuse_traces (trace_id, entity_type, entity_id, user_id, input, output, metadata, tags)
+      select gen_random_uuid(), 'ai_coach_message', gen_random_uuid(), ${user.id}, ${message}, 'Start small.',
+             '{"provider":"openai","model":"gpt-4o-mini","latency_ms":800,"input_tokens":95,"output_tokens":34,"total_tokens":129,"cost_usd":0.0000346,"usage_source":"provider","status":"success"}',
+             array['ai-coach', 'openai']
+      from generate_series(1, ${SYNC_SCORES / 4})
+      returning trace_id
+    )
+    insert into public.langfuse_scores (trace_id, score_name, value)
+    select trace_id, name, 1 from traces
+    cross join unnest(array['user_feedback', 'mission_completed', 'next_day_activity', 'weekly_completion_rate']) as name
+  `;
+  const langfuse = await startLangfuseServer();
+  const syncConfig = loadSyncConfig({
+    LANGFUSE_PUBLIC_KEY: langfuse.publicKey,
+    LANGFUSE_SECRET_KEY: langfuse.secretKey,
+    LANGFUSE_BASE_URL: langfuse.url,
+    SYNC_MAX_SCORES: String(SYNC_SCORES),
+    SYNC_MAX_TRACES: String(SYNC_SCORES),
+    SYNC_TIME_BUDGET_MS: '600000',
+  });
+  global.gc?.();
+  const baselineRss = process.memoryUsage().rss;
+  let peakRss = baselineRss;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 5);
+  const syncStarted = performance.now();
+  const syncSummary = await runSync({
+    sql: db,
+    config: syncConfig,
+    clock: { now: () => new Date() },
+    langfuse: new LangfuseClient({
+      publicKey: langfuse.publicKey,
+      secretKey: langfuse.secretKey,
+      baseUrl: langfuse.url,
+    }),
+  });
+  const syncMs = performance.now() - syncStarted;
+  clearInterval(sampler);
+  const delivered = langfuse.scores.size;
+  await langfuse.stop();
+  const syncResult = {
+    pendingScores: SYNC_SCORES,
+    scoresSent: syncSummary.scoresSent,
+    tracesExported: syncSummary.tracesExported,
+    deliveredToLangfuse: delivered,
+    seconds: round(syncMs / 1000),
+    scoresPerMinute: Math.round((syncSummary.scoresSent / syncMs) * 60_000),
+    peakRssMb: round(peakRss / 2 ** 20),
+    rssGrowthMb: round((peakRss - baselineRss) / 2 ** 20),
+  };
+
   await db.end();
   await server.stop();
   await mock.stop();
@@ -212,11 +276,22 @@ runMain(async () => {
   }
   console.log(`\nrate-limiter checks per second (32 workers, pool of 16): ${checksPerSecond}\n`);
 
+  console.log(
+    'Langfuse sync, one pass (local Langfuse server; traces exported in the same pass):\n',
+  );
+  console.log(
+    '| pending scores | sent | traces exported | seconds | scores per minute | peak RSS MB | RSS growth MB |',
+  );
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log(
+    `| ${syncResult.pendingScores} | ${syncResult.scoresSent} | ${syncResult.tracesExported} | ${syncResult.seconds} | ${syncResult.scoresPerMinute} | ${syncResult.peakRssMb} | ${syncResult.rssGrowthMb} |\n`,
+  );
+
   const outDir = join(projectRoot, 'bench-results');
   await mkdir(outDir, { recursive: true });
   await writeFile(
     join(outDir, 'bench.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), mockLatencyMs: MOCK_LATENCY_MS, overhead, phaseMedians, rateLimiter: { checksPerSecond } }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), mockLatencyMs: MOCK_LATENCY_MS, overhead, phaseMedians, rateLimiter: { checksPerSecond }, langfuseSync: syncResult }, null, 2)}\n`,
   );
   console.log('wrote bench-results/bench.json');
 });
