@@ -126,7 +126,7 @@ describe('a sync run', () => {
       await db.sql`select trace_id, created_at from public.langfuse_scores where id = ${ids[1] as string}`;
     expect(body?.traceId).toBe(score?.trace_id);
     const event = langfuse.scoreEvents.find((e) => e.body.id === ids[1]);
-    expect(event?.timestamp).toBe((score?.created_at as Date).toISOString());
+    expect(event?.timestamp).toBe((score?.created_at as Date | undefined)?.toISOString());
 
     const [trace] =
       await db.sql`select trace_id, user_id, exported_at from public.langfuse_traces where trace_id = ${score?.trace_id}`;
