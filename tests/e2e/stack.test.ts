@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { type FunctionsServer, startFunctionsServer } from '../../scripts/lib/functions-server.ts';
 import { createKeys, type LocalKeys, platformEnv, signUserToken } from '../../scripts/lib/keys.ts';
 import { parseSse } from '../support/coach-fixture.ts';
+import { type LangfuseServer, startLangfuseServer } from '../support/langfuse-server.ts';
 import { type MockLlm, startMockLlm } from '../support/mock-llm.ts';
 import { insertUser, type TestUser } from '../support/rows.ts';
 import { freePort } from '../support/test-cluster.ts';
@@ -18,6 +19,7 @@ import { waitFor } from '../support/wait.ts';
 
 let db: TestDatabase;
 let mock: MockLlm;
+let langfuse: LangfuseServer;
 let keys: LocalKeys;
 let server: FunctionsServer;
 let user: TestUser;
@@ -36,6 +38,7 @@ function clientFor(accessToken: string): SupabaseClient {
 beforeAll(async () => {
   db = await createTestDatabase();
   mock = await startMockLlm();
+  langfuse = await startLangfuseServer();
   keys = await createKeys();
   const port = await freePort();
   server = await startFunctionsServer({
@@ -47,6 +50,9 @@ beforeAll(async () => {
       OPENAI_BASE_URL: mock.openaiBaseUrl,
       LLM_MAX_RETRIES: '0',
       RATE_LIMIT_REFLECTION: '5/60s',
+      LANGFUSE_PUBLIC_KEY: langfuse.publicKey,
+      LANGFUSE_SECRET_KEY: langfuse.secretKey,
+      LANGFUSE_BASE_URL: langfuse.url,
     },
     onLog: (line) => serverLog.push(line),
   });
@@ -58,6 +64,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
   await mock?.stop();
+  await langfuse?.stop();
   await db?.drop();
 });
 beforeEach(() => mock.reset());
@@ -195,5 +202,54 @@ describe('the local functions stack', () => {
     const res = await fetch(`${server.url}/functions/v1/health`);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: 'ok', db: 'ok' });
+  });
+
+  it('takes feedback, and the sync delivers traces and scores to Langfuse', async () => {
+    const { data: turn } = await supabase.functions.invoke('ai-coach', {
+      body: { message: 'Sync me' },
+    });
+    const { data: feedback, error } = await supabase.functions.invoke('feedback', {
+      body: { traceId: turn.traceId, value: 1, comment: 'Useful' },
+    });
+    expect(error).toBeNull();
+    expect(feedback).toMatchObject({ traceId: turn.traceId, status: 'pending' });
+    await waitFor(async () => {
+      const [row] =
+        await db.sql`select 1 from public.langfuse_traces where trace_id = ${turn.traceId}`;
+      return row;
+    });
+
+    const sync = await fetch(`${server.url}/functions/v1/langfuse-sync`, {
+      method: 'POST',
+      headers: { apikey: keys.secretKey, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(sync.status).toBe(200);
+    const summary = (await sync.json()) as {
+      scoresSent: number;
+      tracesExported: number;
+      runId: string;
+    };
+    expect(summary.scoresSent).toBeGreaterThanOrEqual(1);
+    expect(summary.tracesExported).toBeGreaterThanOrEqual(1);
+    expect(langfuse.scores.get(feedback.scoreId)).toMatchObject({
+      traceId: turn.traceId,
+      value: 1,
+      comment: 'Useful',
+    });
+    expect(
+      langfuse.spans
+        .get(turn.traceId)
+        ?.map((span) => span.name)
+        .sort(),
+    ).toEqual(['ai-coach', 'llm']);
+    expect(langfuse.invalid).toEqual([]);
+    const [run] =
+      await db.sql`select scores_sent, completed_at from public.langfuse_batch_runs where id = ${summary.runId}`;
+    expect(run?.scores_sent).toBe(summary.scoresSent);
+    expect(run?.completed_at).toBeInstanceOf(Date);
+
+    const anonymous = await fetch(`${server.url}/functions/v1/langfuse-sync`, { method: 'POST' });
+    expect(anonymous.status).toBe(401);
   });
 });

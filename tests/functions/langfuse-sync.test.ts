@@ -231,6 +231,25 @@ describe('a sync run', () => {
     expect((await runSync(deps())).scoresSent).toBe(2);
   });
 
+  it('retries after a dropped connection and after a timeout', async () => {
+    await pendingScores(2);
+    langfuse.faults.drop = { times: 2 };
+    const dropped = await runSync(deps());
+    expect(dropped.scoresSent).toBe(0);
+    expect(dropped.stoppedBecause.length).toBeGreaterThan(0);
+
+    now = new Date(now.getTime() + minutes(60));
+    langfuse.faults.delayMs = 1500;
+    const slow = await runSync(deps({ langfuse: { ...config.langfuse, timeoutMs: 300 } }));
+    expect(slow.scoresSent).toBe(0);
+    expect((await statuses()).every((s) => s.status === 'pending' && s.attempts === 2)).toBe(true);
+
+    langfuse.faults.delayMs = 0;
+    now = new Date(now.getTime() + minutes(60));
+    expect((await runSync(deps())).scoresSent).toBe(2);
+    expect([...deliveriesById().values()]).toEqual([1, 1]);
+  });
+
   it('gives up on a score after the maximum attempts', async () => {
     const [id] = await pendingScores(1);
     langfuse.faults.status = { code: 503, paths: ['ingestion'] };
@@ -297,6 +316,7 @@ describe('two runs at once', () => {
     expect(a.scoresSent).toBeGreaterThan(0);
     expect(b.scoresSent).toBeGreaterThan(0);
     expect(langfuse.scoreEvents).toHaveLength(5000);
+    expect(langfuse.invalid).toEqual([]);
     expect(deliveriesById().size).toBe(5000);
     expect(a.tracesExported + b.tracesExported).toBe(1250);
     expect(langfuse.spans.size).toBe(1250);
