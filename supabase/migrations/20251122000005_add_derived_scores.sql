@@ -36,6 +36,38 @@ $$;
 comment on function public.user_time_zone(uuid) is 'The user''s IANA time zone, UTC when unset.';
 
 -- -----------------------------------------------------------------------------
+-- The traces a rule still has to score
+-- -----------------------------------------------------------------------------
+create function public.unscored_traces(
+  p_score_name text,
+  p_now timestamptz,
+  p_lookback interval,
+  p_limit integer,
+  p_entity_type text default null
+)
+returns table (trace_id uuid, user_id uuid, time_zone text, day date)
+language sql
+stable
+security invoker
+set search_path = ''
+as $$
+  select t.trace_id, t.user_id, zone.name, (t.created_at at time zone zone.name)::date
+  from public.langfuse_traces t
+  cross join lateral (select public.user_time_zone(t.user_id) as name) zone
+  where t.created_at >= p_now - p_lookback
+    and (p_entity_type is null or t.entity_type = p_entity_type)
+    and not exists (
+      select 1 from public.langfuse_scores s
+      where s.trace_id = t.trace_id and s.score_name = p_score_name
+    )
+  order by t.created_at
+  limit p_limit
+$$;
+
+comment on function public.unscored_traces(text, timestamptz, interval, integer, text) is
+  'Traces within the lookback, oldest first, that have no score of this name yet, with the user''s local day.';
+
+-- -----------------------------------------------------------------------------
 -- next_day_activity
 -- -----------------------------------------------------------------------------
 create function public.derive_next_day_activity(
@@ -50,18 +82,7 @@ security invoker
 set search_path = ''
 as $$
   with candidates as (
-    select t.trace_id, t.user_id, zone.name as time_zone,
-           (t.created_at at time zone zone.name)::date as day
-    from public.langfuse_traces t
-    cross join lateral (select public.user_time_zone(t.user_id) as name) zone
-    where t.entity_type = 'ai_coach_message'
-      and t.created_at >= p_now - p_lookback
-      and not exists (
-        select 1 from public.langfuse_scores s
-        where s.trace_id = t.trace_id and s.score_name = 'next_day_activity'
-      )
-    order by t.created_at
-    limit p_limit
+    select * from public.unscored_traces('next_day_activity', p_now, p_lookback, p_limit, 'ai_coach_message')
   ),
   closed as (
     select c.trace_id, c.user_id, c.day,
@@ -116,17 +137,7 @@ security invoker
 set search_path = ''
 as $$
   with candidates as (
-    select t.trace_id, t.user_id, zone.name as time_zone,
-           (t.created_at at time zone zone.name)::date as day
-    from public.langfuse_traces t
-    cross join lateral (select public.user_time_zone(t.user_id) as name) zone
-    where t.created_at >= p_now - p_lookback
-      and not exists (
-        select 1 from public.langfuse_scores s
-        where s.trace_id = t.trace_id and s.score_name = 'mission_completed'
-      )
-    order by t.created_at
-    limit p_limit
+    select * from public.unscored_traces('mission_completed', p_now, p_lookback, p_limit)
   ),
   inserted as (
     insert into public.langfuse_scores (trace_id, score_name, value, metadata)
@@ -161,17 +172,8 @@ security invoker
 set search_path = ''
 as $$
   with candidates as (
-    select t.trace_id, t.user_id, zone.name as time_zone,
-           date_trunc('week', (t.created_at at time zone zone.name)::date)::date as week_start
-    from public.langfuse_traces t
-    cross join lateral (select public.user_time_zone(t.user_id) as name) zone
-    where t.created_at >= p_now - p_lookback
-      and not exists (
-        select 1 from public.langfuse_scores s
-        where s.trace_id = t.trace_id and s.score_name = 'weekly_completion_rate'
-      )
-    order by t.created_at
-    limit p_limit
+    select u.trace_id, u.user_id, u.time_zone, date_trunc('week', u.day)::date as week_start
+    from public.unscored_traces('weekly_completion_rate', p_now, p_lookback, p_limit) u
   ),
   weeks as (
     select c.trace_id, c.week_start,
@@ -237,6 +239,7 @@ comment on function public.derive_scores(timestamptz, numeric) is
 -- -----------------------------------------------------------------------------
 revoke execute on function
   public.user_time_zone(uuid),
+  public.unscored_traces(text, timestamptz, interval, integer, text),
   public.derive_next_day_activity(timestamptz, interval, integer),
   public.derive_mission_completed(timestamptz, interval, integer),
   public.derive_weekly_completion_rate(numeric, timestamptz, interval, integer),
@@ -245,6 +248,7 @@ from public, anon, authenticated;
 
 grant execute on function
   public.user_time_zone(uuid),
+  public.unscored_traces(text, timestamptz, interval, integer, text),
   public.derive_next_day_activity(timestamptz, interval, integer),
   public.derive_mission_completed(timestamptz, interval, integer),
   public.derive_weekly_completion_rate(numeric, timestamptz, interval, integer),

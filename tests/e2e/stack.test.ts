@@ -3,11 +3,14 @@
  * server `npm start` runs), called through supabase-js `functions.invoke`
  * with a minted user token, on a real database and the mock LLM over HTTP.
  */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createClient, FunctionsHttpError, type SupabaseClient } from '@supabase/supabase-js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type FunctionsServer, startFunctionsServer } from '../../scripts/lib/functions-server.ts';
 import { createKeys, type LocalKeys, platformEnv, signUserToken } from '../../scripts/lib/keys.ts';
+import { projectRoot } from '../../scripts/lib/project.ts';
 import { parseSse } from '../support/coach-fixture.ts';
 import { type LangfuseServer, startLangfuseServer } from '../support/langfuse-server.ts';
 import { type MockLlm, startMockLlm } from '../support/mock-llm.ts';
@@ -71,15 +74,12 @@ beforeEach(() => mock.reset());
 
 describe('the local functions stack', () => {
   it('serves every function and the JWKS', async () => {
-    expect(server.functions).toEqual([
-      'ai-coach',
-      'daily-status',
-      'encouragement',
-      'feedback',
-      'health',
-      'langfuse-sync',
-      'reflection',
-    ]);
+    const onDisk = readdirSync(join(projectRoot, 'supabase', 'functions')).filter(
+      (name) =>
+        !name.startsWith('_') &&
+        existsSync(join(projectRoot, 'supabase', 'functions', name, 'index.ts')),
+    );
+    expect(server.functions).toEqual(onDisk.sort());
     const jwks = (await (await fetch(`${server.url}/auth/v1/.well-known/jwks.json`)).json()) as {
       keys: { kid: string }[];
     };

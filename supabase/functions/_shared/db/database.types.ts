@@ -382,6 +382,21 @@ export type Database = {
         Returns: number;
       };
       is_time_zone: { Args: { p_name: string }; Returns: boolean };
+      unscored_traces: {
+        Args: {
+          p_entity_type?: string;
+          p_limit: number;
+          p_lookback: string;
+          p_now: string;
+          p_score_name: string;
+        };
+        Returns: {
+          day: string;
+          time_zone: string;
+          trace_id: string;
+          user_id: string;
+        }[];
+      };
       user_time_zone: { Args: { p_user_id: string }; Returns: string };
     };
     Enums: {
