@@ -103,6 +103,21 @@ describe('ai-coach', () => {
     const [reply] =
       await db.sql`select langfuse_trace_id from public.ai_coach_messages where id = ${body.messageId}`;
     expect(reply?.langfuse_trace_id).toBe(body.traceId);
+
+    // The typed columns the usage views read carry the same numbers.
+    expect(trace).toMatchObject({
+      provider: 'openai',
+      model: 'gpt-4o-mini',
+      status: 'success',
+      error: null,
+      latency_ms: meta.latency_ms,
+      input_tokens: meta.input_tokens,
+      output_tokens: meta.output_tokens,
+      total_tokens: meta.total_tokens,
+      usage_source: 'provider',
+      stream_status: null,
+    });
+    expect(Number(trace?.cost_usd)).toBeCloseTo(meta.cost_usd, 10);
   });
 
   it('puts the conversation so far into the prompt, bounded by HISTORY_MAX_TURNS', async () => {
@@ -371,6 +386,40 @@ describe('the other coach endpoints', () => {
     expect(row?.mission_completed_at).toBeInstanceOf(Date);
     const trace = await traceRow(second.traceId);
     expect(trace).toMatchObject({ entity_type: 'daily_status', entity_id: first.dailyStatusId });
+  });
+});
+
+describe('PII redaction', () => {
+  it('is off by default, and when on keeps emails and phone numbers out of traces but not out of messages', async () => {
+    const text = 'Mail me at jane.doe@example.com or call +81 90-1234-5678, thanks';
+    const plain = (await (
+      await fx.handler(aiCoach)(post('ai-coach', { message: text }, token))
+    ).json()) as {
+      traceId: string;
+    };
+    expect((await traceRow(plain.traceId))?.input).toContain('jane.doe@example.com');
+
+    const redacting = await coachFixture({
+      sql: db.sql,
+      mock,
+      env: { PII_REDACTION: 'on', PII_PATTERNS: JSON.stringify(['ticket-\\d+']) },
+    });
+    const res = await redacting.handler(aiCoach)(
+      post('ai-coach', { message: `${text} ticket-42` }, await redacting.token(user.id)),
+    );
+    const body = (await res.json()) as { traceId: string; conversationId: string };
+    await redacting.settle();
+    const [trace] =
+      await db.sql`select input, output from public.langfuse_traces where trace_id = ${body.traceId}`;
+    for (const secret of ['jane.doe@example.com', '1234-5678', 'ticket-42'])
+      expect(trace?.input).not.toContain(secret);
+    for (const mark of ['[REDACTED:email]', '[REDACTED:phone]', '[REDACTED:custom]'])
+      expect(trace?.input).toContain(mark);
+    expect(trace?.output).toContain('[REDACTED:email]');
+    const [message] = await db.sql`
+      select content from public.ai_coach_messages where conversation_id = ${body.conversationId} and role = 'user'
+    `;
+    expect(message?.content).toContain('jane.doe@example.com');
   });
 });
 

@@ -12,6 +12,7 @@ import type { CoachKind } from '../../supabase/functions/_shared/coach/kind.ts';
 import { createTraceWriter } from '../../supabase/functions/_shared/coach/trace.ts';
 import { loadConfig } from '../../supabase/functions/_shared/config.ts';
 import { createLlmProvider } from '../../supabase/functions/_shared/llm/provider.ts';
+import { createRedactor } from '../../supabase/functions/_shared/pii.ts';
 import type { MockLlm } from './mock-llm.ts';
 import { createKeys, type LocalKeys, signUserToken } from './tokens.ts';
 
@@ -58,7 +59,7 @@ export async function coachFixture(options: {
     config,
     auth: createAuthenticator(authEnvFrom(env)),
     clock,
-    traces: createTraceWriter(options.sql, (work) => pending.push(work), log),
+    traces: createTraceWriter(options.sql, (work) => pending.push(work), log, createRedactor(env)),
     log,
   };
   return {

@@ -13,6 +13,7 @@ import { createDatabase } from './db/client.ts';
 import { describeError, errorResponse } from './http/errors.ts';
 import { createLlmProvider } from './llm/provider.ts';
 import { consoleLogger } from './log.ts';
+import { createRedactor } from './pii.ts';
 
 type WaitUntil = (work: Promise<unknown>) => void;
 
@@ -48,7 +49,7 @@ export function platformDeps(): CoachDeps {
     config,
     auth: createAuthenticator(authEnvFrom(env)),
     clock: systemClock,
-    traces: createTraceWriter(sql, platformWaitUntil(), consoleLogger),
+    traces: createTraceWriter(sql, platformWaitUntil(), consoleLogger, createRedactor(env)),
     log: consoleLogger,
   };
   return shared;

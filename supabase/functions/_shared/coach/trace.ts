@@ -9,6 +9,7 @@ import type { LlmProviderName } from '../config.ts';
 import { describeError } from '../http/errors.ts';
 import { costUsd, estimateTokens } from '../llm/prices.ts';
 import type { LlmFailureKind, LlmUsage } from '../llm/types.ts';
+import { noRedaction, type Redactor } from '../pii.ts';
 import type { EntityType } from './entity-types.ts';
 
 export type UsageSource = 'provider' | 'estimated' | 'missing';
@@ -78,6 +79,23 @@ export function usageMetadata(
   };
 }
 
+/** The typed columns the usage views read: the metadata's numbers. */
+export function metricColumns(metadata: TraceMetadata) {
+  return {
+    provider: metadata.provider,
+    model: metadata.model,
+    status: metadata.status,
+    error: metadata.error ? `${metadata.error.kind}: ${metadata.error.message}` : null,
+    latency_ms: metadata.latency_ms,
+    input_tokens: metadata.input_tokens,
+    output_tokens: metadata.output_tokens,
+    total_tokens: metadata.total_tokens,
+    cost_usd: metadata.cost_usd,
+    usage_source: metadata.usage_source,
+    stream_status: metadata.stream_status,
+  };
+}
+
 /** Inserts the trace and, in the same statement, links the produced row to it. */
 export async function insertTrace(
   sql: Sql,
@@ -93,6 +111,7 @@ export async function insertTrace(
     output: trace.output,
     metadata: sql.json(trace.metadata as never),
     tags: trace.tags,
+    ...metricColumns(trace.metadata),
   };
   if (!link) {
     await sql`insert into public.langfuse_traces ${sql(row)}`;
@@ -118,6 +137,7 @@ export function createTraceWriter(
   sql: Sql,
   waitUntil: (work: Promise<unknown>) => void,
   log: (entry: Record<string, unknown>) => void,
+  redactor: Redactor = noRedaction,
 ): TraceWriter {
   async function write(trace: TraceRecord, link: TraceLink | null): Promise<void> {
     for (let attempt = 0; ; attempt += 1) {
@@ -143,7 +163,18 @@ export function createTraceWriter(
     record(trace, link) {
       // Starts on the next macrotask, so the answer is written to the client
       // before this write's own work (building the row, the socket write).
-      waitUntil(new Promise((resolve) => setTimeout(resolve, 0)).then(() => write(trace, link)));
+      waitUntil(
+        new Promise((resolve) => setTimeout(resolve, 0)).then(() =>
+          write(
+            {
+              ...trace,
+              input: redactor.redact(trace.input),
+              output: redactor.redact(trace.output),
+            },
+            link,
+          ),
+        ),
+      );
     },
   };
 }

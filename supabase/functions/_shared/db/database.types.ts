@@ -216,52 +216,85 @@ export type Database = {
       };
       langfuse_traces: {
         Row: {
+          cost_usd: number | null;
           created_at: string;
           entity_id: string;
           entity_type: string;
+          error: string | null;
           export_attempts: number;
           export_error: string | null;
           export_next_attempt_at: string | null;
           exported_at: string | null;
           id: string;
           input: string;
+          input_tokens: number | null;
+          latency_ms: number | null;
           metadata: Json | null;
+          model: string | null;
           output: string;
+          output_tokens: number | null;
+          provider: string | null;
+          status: string | null;
+          stream_status: string | null;
           tags: string[] | null;
+          total_tokens: number | null;
           trace_id: string;
+          usage_source: string | null;
           user_id: string;
         };
         ComputedFields: never;
         Insert: {
+          cost_usd?: number | null;
           created_at?: string;
           entity_id: string;
           entity_type: string;
+          error?: string | null;
           export_attempts?: number;
           export_error?: string | null;
           export_next_attempt_at?: string | null;
           exported_at?: string | null;
           id?: string;
           input: string;
+          input_tokens?: number | null;
+          latency_ms?: number | null;
           metadata?: Json | null;
+          model?: string | null;
           output: string;
+          output_tokens?: number | null;
+          provider?: string | null;
+          status?: string | null;
+          stream_status?: string | null;
           tags?: string[] | null;
+          total_tokens?: number | null;
           trace_id: string;
+          usage_source?: string | null;
           user_id: string;
         };
         Update: {
+          cost_usd?: number | null;
           created_at?: string;
           entity_id?: string;
           entity_type?: string;
+          error?: string | null;
           export_attempts?: number;
           export_error?: string | null;
           export_next_attempt_at?: string | null;
           exported_at?: string | null;
           id?: string;
           input?: string;
+          input_tokens?: number | null;
+          latency_ms?: number | null;
           metadata?: Json | null;
+          model?: string | null;
           output?: string;
+          output_tokens?: number | null;
+          provider?: string | null;
+          status?: string | null;
+          stream_status?: string | null;
           tags?: string[] | null;
+          total_tokens?: number | null;
           trace_id?: string;
+          usage_source?: string | null;
           user_id?: string;
         };
         Relationships: [];
@@ -357,7 +390,66 @@ export type Database = {
       };
     };
     Views: {
-      [_ in never]: never;
+      daily_usage: {
+        Row: {
+          avg_latency_ms: number | null;
+          cost_usd: number | null;
+          day: string | null;
+          entity_type: string;
+          errors: number | null;
+          input_tokens: number | null;
+          model: string | null;
+          output_tokens: number | null;
+          p50_latency_ms: number | null;
+          p95_latency_ms: number | null;
+          p99_latency_ms: number | null;
+          requests: number | null;
+          successes: number | null;
+          total_tokens: number | null;
+          unique_users: number | null;
+          unpriced_requests: number | null;
+        };
+        ComputedFields: never;
+        Relationships: [];
+      };
+      error_summary: {
+        Row: {
+          error_class: string | null;
+          first_seen: string | null;
+          last_error: string | null;
+          last_seen: string | null;
+          model: string | null;
+          occurrences: number | null;
+        };
+        ComputedFields: never;
+        Relationships: [];
+      };
+      model_latency: {
+        Row: {
+          avg_latency_ms: number | null;
+          model: string | null;
+          p50_latency_ms: number | null;
+          p95_latency_ms: number | null;
+          provider: string | null;
+          requests: number | null;
+        };
+        ComputedFields: never;
+        Relationships: [];
+      };
+      monthly_user_costs: {
+        Row: {
+          cost_usd: number | null;
+          input_tokens: number | null;
+          month: string | null;
+          output_tokens: number | null;
+          requests: number | null;
+          total_tokens: number | null;
+          unpriced_requests: number | null;
+          user_id: string;
+        };
+        ComputedFields: never;
+        Relationships: [];
+      };
     };
     Functions: {
       check_rate_limit: {
@@ -367,6 +459,18 @@ export type Database = {
           window_end: string;
           window_start: string;
         }[];
+      };
+      cleanup_batch_runs: {
+        Args: { p_batch_size?: number; p_keep_days?: number; p_now?: string };
+        Returns: number;
+      };
+      cleanup_old_traces: {
+        Args: { p_batch_size?: number; p_now?: string; p_retention_days: number };
+        Returns: number;
+      };
+      cleanup_rate_limit_logs: {
+        Args: { p_batch_size?: number; p_now?: string; p_older_than?: string };
+        Returns: number;
       };
       derive_mission_completed: {
         Args: { p_limit?: number; p_lookback?: string; p_now?: string };
