@@ -8,6 +8,7 @@
  *   npm run db:rollback [-- N|--all]  undo the newest N migrations (default 1)
  *   npm run db:types                  regenerate the checked-in database types
  *   npm run db:advisors               supabase db advisors --fail-on warn
+ *   npm run db:cleanup                retention now (RETENTION_DAYS, default 90)
  *
  * Every command targets DATABASE_URL when it is set, otherwise the embedded
  * Postgres, which is started in the background when needed.
@@ -20,6 +21,7 @@ import { ensureLocalPostgres, stopLocalPostgres } from './lib/local-postgres.ts'
 import { rollbackMigrations } from './lib/migrations.ts';
 import { databaseTypesFile, projectRoot } from './lib/project.ts';
 import { connect, resetDatabase } from './lib/reset.ts';
+import { DEFAULT_RETENTION_DAYS, runRetention } from './lib/retention.ts';
 import { runMain, StepError } from './lib/step.ts';
 import { migrateUp, runSupabaseCli } from './lib/supabase-cli.ts';
 
@@ -83,6 +85,18 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   async types() {
     await writeFile(databaseTypesFile, await generateDatabaseTypes(await target()));
     log(`✔ wrote ${relative(projectRoot, databaseTypesFile)}`);
+  },
+  async cleanup() {
+    const sql = connect(await target());
+    try {
+      const retentionDays = Number(process.env.RETENTION_DAYS ?? DEFAULT_RETENTION_DAYS);
+      const report = await runRetention(sql, { retentionDays });
+      log(
+        `✔ deleted ${report.traces} traces older than ${retentionDays} days, ${report.rateLimitWindows} rate-limit windows, ${report.batchRuns} sync runs`,
+      );
+    } finally {
+      await sql.end();
+    }
   },
   async advisors() {
     const { stdout, stderr } = await runSupabaseCli(

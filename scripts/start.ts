@@ -27,6 +27,7 @@ import { ensureLocalPostgres, stopLocalPostgres } from './lib/local-postgres.ts'
 import { bootstrapPlatform } from './lib/platform.ts';
 import { seedFile } from './lib/project.ts';
 import { connect } from './lib/reset.ts';
+import { DEFAULT_RETENTION_DAYS, RETENTION_CRON, runRetention } from './lib/retention.ts';
 import { runSqlFile } from './lib/sql-file.ts';
 import { runMain } from './lib/step.ts';
 import { migrateUp } from './lib/supabase-cli.ts';
@@ -122,6 +123,26 @@ runMain(async () => {
   });
   stops.unshift(async () => sync.stop());
 
+  // Retention on its own schedule, through the same SQL functions pg_cron calls.
+  const retentionDays = Number(process.env.RETENTION_DAYS ?? DEFAULT_RETENTION_DAYS);
+  const retentionSql = connect(databaseUrl);
+  const retention = new Cron(RETENTION_CRON, { protect: true }, async () => {
+    try {
+      const report = await runRetention(retentionSql, { retentionDays });
+      if (report.traces + report.rateLimitWindows + report.batchRuns > 0) {
+        log(
+          `[retention] deleted ${report.traces} traces, ${report.rateLimitWindows} rate-limit windows, ${report.batchRuns} sync runs`,
+        );
+      }
+    } catch (error) {
+      log(`[retention] failed: ${String(error)}`);
+    }
+  });
+  stops.unshift(async () => {
+    retention.stop();
+    await retentionSql.end();
+  });
+
   log('');
   log(`  Functions  ${apiUrl}/functions/v1/<name>  (${functions.functions.join(', ')})`);
   log(`  JWKS       ${apiUrl}/auth/v1/.well-known/jwks.json`);
@@ -129,6 +150,9 @@ runMain(async () => {
   log(`  ${llmLine}`);
   log(`  ${langfuseLine}`);
   log(`  Sync       every minute (${LANGFUSE_SYNC_CRON}); one pass now: npm run sync`);
+  log(
+    `  Retention  ${retentionDays} days, every five minutes (${RETENTION_CRON}); now: npm run db:cleanup`,
+  );
   log(`  API keys   publishable ${keys.publishableKey}`);
   log('');
   log('  Get a token and talk to the coach:');

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runRetention } from '../../scripts/lib/retention.ts';
 import { asUser } from '../../supabase/functions/_shared/db/as-user.ts';
 import { insertUser, type TestUser } from '../support/rows.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
@@ -292,5 +293,23 @@ describe('retention', () => {
     const left =
       await db.sql`select id from public.langfuse_batch_runs where id in (${done}, ${unfinished})`;
     expect(left.map((r) => r.id)).toEqual([unfinished]);
+  });
+
+  it('is drained batch after batch by the local scheduler', async () => {
+    const user = await insertUser(db.sql);
+    for (let i = 0; i < 7; i += 1) {
+      await insertTrace({
+        user: user.id,
+        at: '2025-01-01T00:00:00Z',
+        model: 'm',
+        status: 'success',
+        latency: 1,
+      });
+    }
+    const report = await runRetention(db.sql, { retentionDays: 90, batchSize: 3 });
+    expect(report.traces).toBeGreaterThanOrEqual(7);
+    const [left] =
+      await db.sql`select count(*)::int as n from public.langfuse_traces where user_id = ${user.id}`;
+    expect(left?.n).toBe(0);
   });
 });

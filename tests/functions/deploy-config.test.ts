@@ -88,3 +88,22 @@ describe('the sync schedule', () => {
     expect(scheduled).toBe(LANGFUSE_SYNC_CRON);
   });
 });
+
+describe('the retention schedule', () => {
+  it('is the same locally and in the hosted pg_cron jobs, with the same retention', async () => {
+    const { DEFAULT_RETENTION_DAYS, RETENTION_CRON } = await import(
+      '../../scripts/lib/retention.ts'
+    );
+    const sqlFile = readFileSync(join(supabaseDir, 'schedules', 'retention.sql'), 'utf8');
+    const schedules = [...sqlFile.matchAll(/cron\.schedule\('([^']+)', '([^']+)'/g)].map((m) => [
+      m[1],
+      m[2],
+    ]);
+    expect(schedules).toEqual([
+      ['retention-traces', RETENTION_CRON],
+      ['retention-rate-limit-logs', RETENTION_CRON],
+      ['retention-batch-runs', RETENTION_CRON],
+    ]);
+    expect(sqlFile).toContain(`cleanup_old_traces(${DEFAULT_RETENTION_DAYS})`);
+  });
+});
