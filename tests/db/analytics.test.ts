@@ -122,6 +122,69 @@ describe('daily_usage', () => {
   });
 });
 
+describe('daily_usage_rollup', () => {
+  it('matches the exact view in counts, tokens, costs and users, with percentiles within a bucket', async () => {
+    const exact = await db.sql`select * from public.daily_usage order by day, model`;
+    const rolled = await db.sql`select * from public.daily_usage_rollup order by day, model`;
+    expect(rolled).toHaveLength(exact.length);
+    for (const [index, row] of exact.entries()) {
+      const fast = rolled[index];
+      for (const column of [
+        'day',
+        'entity_type',
+        'model',
+        'requests',
+        'successes',
+        'errors',
+        'input_tokens',
+        'output_tokens',
+        'total_tokens',
+        'unpriced_requests',
+        'unique_users',
+      ]) {
+        expect(fast?.[column], column).toEqual(row[column]);
+      }
+      expect(Number(fast?.cost_usd)).toBeCloseTo(Number(row.cost_usd), 12);
+      expect(Number(fast?.avg_latency_ms)).toBe(Number(row.avg_latency_ms));
+    }
+    // Exact p50 of 20, 100, 200, 300, 400, 1000 is 250; from the buckets it is within one of them.
+    expect(rolled[0]?.p50_latency_ms).toBeGreaterThanOrEqual(150);
+    expect(rolled[0]?.p50_latency_ms).toBeLessThanOrEqual(300);
+    expect(rolled[0]?.p99_latency_ms).toBeGreaterThan(750);
+    expect(rolled[0]?.p99_latency_ms).toBeLessThanOrEqual(1000);
+  });
+
+  it('is kept by one upsert per statement, survives retention, and follows RLS', async () => {
+    const user = await insertUser(db.sql);
+    await db.sql`
+      insert into public.langfuse_traces (trace_id, entity_type, entity_id, user_id, input, output, created_at, model, status, latency_ms, total_tokens)
+      select gen_random_uuid(), 'daily_status', gen_random_uuid(), ${user.id}, 'in', 'out', '2025-03-03T12:00:00Z', 'bulk', 'success', n, 2
+      from generate_series(1, 100) n
+    `;
+    const [row] =
+      await db.sql`select requests, latency_count, latency_sum, total_tokens from public.usage_daily where user_id = ${user.id}`;
+    expect(row).toEqual({
+      requests: 100,
+      latency_count: 100,
+      latency_sum: '5050',
+      total_tokens: '200',
+    });
+    await db.sql`select public.cleanup_old_traces(30, 1000, ${'2025-04-10T00:00:00Z'})`;
+    const [traces] =
+      await db.sql`select count(*)::int as n from public.langfuse_traces where user_id = ${user.id}`;
+    expect(traces?.n).toBe(0);
+    const [kept] =
+      await db.sql`select requests from public.daily_usage_rollup where model = 'bulk'`;
+    expect(kept?.requests).toBe(100);
+    const seen = await asUser(
+      db.sql,
+      { role: 'authenticated', sub: alice.id },
+      (tx) => tx`select distinct model from public.daily_usage_rollup order by 1`,
+    );
+    expect(seen.map((r) => r.model)).toEqual(['gpt-4o-mini', 'my-claude']);
+  });
+});
+
 describe('monthly_user_costs, error_summary and model_latency', () => {
   it('add up per user and month', async () => {
     const rows =
@@ -212,6 +275,7 @@ describe('RLS through the views', () => {
     `;
     expect(rows.map((r) => r.relname)).toEqual([
       'daily_usage',
+      'daily_usage_rollup',
       'error_summary',
       'model_latency',
       'monthly_user_costs',

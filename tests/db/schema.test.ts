@@ -19,7 +19,7 @@ const CORE_TABLES = [
 ] as const;
 const LINKED_TABLES = ['ai_coach_messages', 'encouragement_messages', 'reflections'] as const;
 const APP_TABLES = [...LINKED_TABLES, 'daily_statuses'] as const;
-const SETTINGS_TABLES = ['user_settings'] as const;
+const SETTINGS_TABLES = ['usage_daily', 'user_settings'] as const;
 
 let db: TestDatabase;
 const ours = new Map<string, TableInfo>();

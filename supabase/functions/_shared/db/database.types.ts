@@ -366,6 +366,61 @@ export type Database = {
           },
         ];
       };
+      usage_daily: {
+        Row: {
+          cost_usd: number;
+          day: string;
+          entity_type: string;
+          errors: number;
+          input_tokens: number;
+          latency_count: number;
+          latency_histogram: number[];
+          latency_sum: number;
+          model: string;
+          output_tokens: number;
+          requests: number;
+          successes: number;
+          total_tokens: number;
+          unpriced_requests: number;
+          user_id: string;
+        };
+        ComputedFields: never;
+        Insert: {
+          cost_usd?: number;
+          day: string;
+          entity_type: string;
+          errors?: number;
+          input_tokens?: number;
+          latency_count?: number;
+          latency_histogram: number[];
+          latency_sum?: number;
+          model: string;
+          output_tokens?: number;
+          requests?: number;
+          successes?: number;
+          total_tokens?: number;
+          unpriced_requests?: number;
+          user_id: string;
+        };
+        Update: {
+          cost_usd?: number;
+          day?: string;
+          entity_type?: string;
+          errors?: number;
+          input_tokens?: number;
+          latency_count?: number;
+          latency_histogram?: number[];
+          latency_sum?: number;
+          model?: string;
+          output_tokens?: number;
+          requests?: number;
+          successes?: number;
+          total_tokens?: number;
+          unpriced_requests?: number;
+          user_id?: string;
+        };
+        Relationships: [];
+      };
       user_settings: {
         Row: {
           created_at: string;
@@ -395,6 +450,28 @@ export type Database = {
           avg_latency_ms: number | null;
           cost_usd: number | null;
           day: string | null;
+          entity_type: string;
+          errors: number | null;
+          input_tokens: number | null;
+          model: string | null;
+          output_tokens: number | null;
+          p50_latency_ms: number | null;
+          p95_latency_ms: number | null;
+          p99_latency_ms: number | null;
+          requests: number | null;
+          successes: number | null;
+          total_tokens: number | null;
+          unique_users: number | null;
+          unpriced_requests: number | null;
+        };
+        ComputedFields: never;
+        Relationships: [];
+      };
+      daily_usage_rollup: {
+        Row: {
+          avg_latency_ms: number | null;
+          cost_usd: number | null;
+          day: string;
           entity_type: string;
           errors: number | null;
           input_tokens: number | null;
@@ -452,6 +529,7 @@ export type Database = {
       };
     };
     Functions: {
+      add_histograms: { Args: { p_left: number[]; p_right: number[] }; Returns: number[] };
       check_rate_limit: {
         Args: { p_endpoint: string; p_now?: string; p_user_id: string; p_window_seconds: number };
         Returns: {
@@ -485,7 +563,13 @@ export type Database = {
         Args: { p_limit?: number; p_lookback?: string; p_now?: string; p_threshold?: number };
         Returns: number;
       };
+      histogram_percentile: {
+        Args: { p_fraction: number; p_histograms: number[] };
+        Returns: number;
+      };
       is_time_zone: { Args: { p_name: string }; Returns: boolean };
+      latency_bucket_bounds: { Args: Record<PropertyKey, never>; Returns: number[] };
+      latency_histogram: { Args: { p_latencies: number[] }; Returns: number[] };
       unscored_traces: {
         Args: {
           p_entity_type?: string;

@@ -1,0 +1,226 @@
+-- =============================================================================
+-- Daily usage rollup, maintained incrementally (as LiteLLM keeps daily spend).
+--
+-- The exact view daily_usage aggregates every trace each time, which is too
+-- slow for dashboards at a million traces. usage_daily keeps one row per UTC
+-- day, entity type, model and user, updated by a statement trigger as traces
+-- are inserted; the view daily_usage_rollup answers from it in milliseconds.
+-- Counts, tokens and costs are exact; latency percentiles come from a fixed
+-- bucket histogram, interpolated within a bucket. Rollups outlive retention:
+-- deleting old traces keeps their days' numbers.
+-- Rollback: supabase/rollbacks/20251122000009_add_usage_rollup.down.sql
+-- =============================================================================
+
+-- -----------------------------------------------------------------------------
+-- Latency histograms: bucket upper bounds in ms; the last bucket is open
+-- -----------------------------------------------------------------------------
+create function public.latency_bucket_bounds()
+returns integer[]
+language sql
+immutable
+set search_path = ''
+as $$
+  select array[25, 50, 75, 100, 150, 200, 300, 400, 500, 750, 1000, 1500, 2000, 3000, 4000, 5000,
+               7500, 10000, 15000, 20000, 30000, 60000, 2147483647]
+$$;
+
+create function public.latency_histogram(p_latencies integer[])
+returns integer[]
+language sql
+immutable
+set search_path = ''
+as $$
+  select array_agg(
+    (select count(*)::integer from unnest(p_latencies) l
+     where l is not null and l <= b.bound and l > coalesce(b.previous, -1))
+    order by b.i)
+  from (
+    select bound, i, lag(bound) over (order by i) as previous
+    from unnest(public.latency_bucket_bounds()) with ordinality as x(bound, i)
+  ) b
+$$;
+
+create function public.add_histograms(p_left integer[], p_right integer[])
+returns integer[]
+language sql
+immutable
+set search_path = ''
+as $$
+  select array_agg(coalesce(l, 0) + coalesce(r, 0) order by i)
+  from unnest(p_left, p_right) with ordinality as x(l, r, i)
+$$;
+
+create function public.histogram_percentile(p_histograms integer[], p_fraction double precision)
+returns double precision
+language sql
+immutable
+set search_path = ''
+as $$
+  -- p_histograms: one histogram, or several stacked (array_agg of histograms); they are summed.
+  with summed as (
+    select i, sum(case when array_ndims(p_histograms) = 2 then p_histograms[r][i] else p_histograms[i] end) as count
+    from generate_series(1, coalesce(array_length(p_histograms, 1), 0)) as rows(r)
+    cross join generate_series(1, cardinality(public.latency_bucket_bounds())) as buckets(i)
+    where array_ndims(p_histograms) = 2 or r = 1
+    group by i
+  ),
+  buckets as (
+    select s.i, s.count, bounds.bound,
+           coalesce(lag(bounds.bound) over (order by s.i), 0) as lower,
+           sum(s.count) over (order by s.i) as cumulative,
+           sum(s.count) over () as total
+    from summed s
+    join unnest(public.latency_bucket_bounds()) with ordinality as bounds(bound, i) on bounds.i = s.i
+  )
+  select lower + (bound - lower) * (p_fraction * total - (cumulative - count)) / nullif(count, 0)
+  from buckets
+  where total > 0 and count > 0 and cumulative >= p_fraction * total
+  order by i
+  limit 1
+$$;
+
+comment on function public.histogram_percentile(integer[], double precision) is
+  'The p_fraction quantile of one latency histogram or of several stacked ones (summed), interpolated within its bucket.';
+
+-- -----------------------------------------------------------------------------
+-- usage_daily
+-- -----------------------------------------------------------------------------
+create table public.usage_daily (
+  day date not null,
+  entity_type text not null,
+  model text not null,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  requests integer not null default 0,
+  successes integer not null default 0,
+  errors integer not null default 0,
+  latency_count integer not null default 0,
+  latency_sum bigint not null default 0,
+  latency_histogram integer[] not null,
+  input_tokens bigint not null default 0,
+  output_tokens bigint not null default 0,
+  total_tokens bigint not null default 0,
+  cost_usd numeric(20, 10) not null default 0,
+  unpriced_requests integer not null default 0,
+  primary key (day, entity_type, model, user_id)
+);
+
+comment on table public.usage_daily is
+  'Per UTC day, entity type, model (empty when unknown) and user: the sums of their traces. Kept by a trigger on langfuse_traces.';
+
+create index idx_usage_daily_user_id_day on public.usage_daily (user_id, day);
+
+alter table public.usage_daily enable row level security;
+
+create policy "Users can view their own usage"
+  on public.usage_daily for select
+  to authenticated
+  using ((select auth.uid()) = user_id);
+
+revoke all on table public.usage_daily from anon, authenticated;
+grant select on table public.usage_daily to authenticated;
+grant select, insert, update, delete on table public.usage_daily to service_role;
+
+-- -----------------------------------------------------------------------------
+-- The trigger: one upsert per statement, over its new rows
+-- -----------------------------------------------------------------------------
+create function public.rollup_new_traces()
+returns trigger
+language plpgsql
+security invoker
+set search_path = ''
+as $$
+begin
+  insert into public.usage_daily as u (
+    day, entity_type, model, user_id, requests, successes, errors, latency_count, latency_sum,
+    latency_histogram, input_tokens, output_tokens, total_tokens, cost_usd, unpriced_requests
+  )
+  select
+    (t.created_at at time zone 'UTC')::date, t.entity_type, coalesce(t.model, ''), t.user_id,
+    count(*), count(*) filter (where t.status = 'success'), count(*) filter (where t.status = 'error'),
+    count(t.latency_ms), coalesce(sum(t.latency_ms), 0),
+    public.latency_histogram(array_agg(t.latency_ms)),
+    coalesce(sum(t.input_tokens), 0), coalesce(sum(t.output_tokens), 0), coalesce(sum(t.total_tokens), 0),
+    coalesce(sum(t.cost_usd), 0), count(*) filter (where t.cost_usd is null)
+  from new_traces t
+  group by 1, 2, 3, 4
+  on conflict (day, entity_type, model, user_id) do update set
+    requests = u.requests + excluded.requests,
+    successes = u.successes + excluded.successes,
+    errors = u.errors + excluded.errors,
+    latency_count = u.latency_count + excluded.latency_count,
+    latency_sum = u.latency_sum + excluded.latency_sum,
+    latency_histogram = public.add_histograms(u.latency_histogram, excluded.latency_histogram),
+    input_tokens = u.input_tokens + excluded.input_tokens,
+    output_tokens = u.output_tokens + excluded.output_tokens,
+    total_tokens = u.total_tokens + excluded.total_tokens,
+    cost_usd = u.cost_usd + excluded.cost_usd,
+    unpriced_requests = u.unpriced_requests + excluded.unpriced_requests;
+  return null;
+end
+$$;
+
+create trigger rollup_new_traces
+  after insert on public.langfuse_traces
+  referencing new table as new_traces
+  for each statement execute function public.rollup_new_traces();
+
+-- Traces already there.
+insert into public.usage_daily (
+  day, entity_type, model, user_id, requests, successes, errors, latency_count, latency_sum,
+  latency_histogram, input_tokens, output_tokens, total_tokens, cost_usd, unpriced_requests
+)
+select
+  (t.created_at at time zone 'UTC')::date, t.entity_type, coalesce(t.model, ''), t.user_id,
+  count(*), count(*) filter (where t.status = 'success'), count(*) filter (where t.status = 'error'),
+  count(t.latency_ms), coalesce(sum(t.latency_ms), 0),
+  public.latency_histogram(array_agg(t.latency_ms)),
+  coalesce(sum(t.input_tokens), 0), coalesce(sum(t.output_tokens), 0), coalesce(sum(t.total_tokens), 0),
+  coalesce(sum(t.cost_usd), 0), count(*) filter (where t.cost_usd is null)
+from public.langfuse_traces t
+group by 1, 2, 3, 4;
+
+-- -----------------------------------------------------------------------------
+-- daily_usage_rollup: daily_usage's columns, from the rollup
+-- -----------------------------------------------------------------------------
+create view public.daily_usage_rollup
+with (security_invoker = true)
+as
+select
+  u.day,
+  u.entity_type,
+  nullif(u.model, '') as model,
+  sum(u.requests)::integer as requests,
+  sum(u.successes)::integer as successes,
+  sum(u.errors)::integer as errors,
+  round(sum(u.latency_sum)::numeric / nullif(sum(u.latency_count), 0), 1) as avg_latency_ms,
+  public.histogram_percentile(array_agg(u.latency_histogram), 0.5) as p50_latency_ms,
+  public.histogram_percentile(array_agg(u.latency_histogram), 0.95) as p95_latency_ms,
+  public.histogram_percentile(array_agg(u.latency_histogram), 0.99) as p99_latency_ms,
+  sum(u.input_tokens)::bigint as input_tokens,
+  sum(u.output_tokens)::bigint as output_tokens,
+  sum(u.total_tokens)::bigint as total_tokens,
+  sum(u.cost_usd) as cost_usd,
+  sum(u.unpriced_requests)::integer as unpriced_requests,
+  count(distinct u.user_id)::integer as unique_users
+from public.usage_daily u
+group by 1, 2, 3;
+
+comment on view public.daily_usage_rollup is
+  'daily_usage from the incremental rollup: exact counts, tokens and costs; percentiles from latency histograms.';
+
+revoke all on public.daily_usage_rollup from anon, authenticated;
+grant select on public.daily_usage_rollup to authenticated, service_role;
+
+revoke execute on function
+  public.latency_bucket_bounds(),
+  public.latency_histogram(integer[]),
+  public.add_histograms(integer[], integer[]),
+  public.histogram_percentile(integer[], double precision),
+  public.rollup_new_traces()
+from public, anon;
+grant execute on function
+  public.latency_bucket_bounds(),
+  public.latency_histogram(integer[]),
+  public.add_histograms(integer[], integer[]),
+  public.histogram_percentile(integer[], double precision)
+to authenticated, service_role;

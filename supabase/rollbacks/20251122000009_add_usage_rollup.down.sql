@@ -1,0 +1,13 @@
+-- =============================================================================
+-- Rollback of 20251122000009_add_usage_rollup.sql
+-- Deletes the rollup; daily_usage (exact) still answers from the traces left.
+-- =============================================================================
+
+drop view public.daily_usage_rollup;
+drop trigger rollup_new_traces on public.langfuse_traces;
+drop function public.rollup_new_traces();
+drop table public.usage_daily;
+drop function public.histogram_percentile(integer[], double precision);
+drop function public.add_histograms(integer[], integer[]);
+drop function public.latency_histogram(integer[]);
+drop function public.latency_bucket_bounds();
