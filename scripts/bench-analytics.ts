@@ -70,7 +70,7 @@ export async function benchAnalytics(sql: Sql, traces = 1_000_000): Promise<Anal
   const generateSeconds = Math.round((performance.now() - started) / 100) / 10;
 
   const dailyUsage30dMs = await timeQuery(
-    () => sql`select * from public.daily_usage where day >= (now() at time zone 'UTC')::date - 30`,
+    () => sql`select * from public.daily_usage_rollup where day >= (now() at time zone 'UTC')::date - 30`,
   );
   const [someone] = await sql<
     { user_id: string }[]

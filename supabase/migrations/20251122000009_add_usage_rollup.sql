@@ -2,12 +2,17 @@
 -- Daily usage rollup, maintained incrementally (as LiteLLM keeps daily spend).
 --
 -- The exact view daily_usage aggregates every trace each time, which is too
--- slow for dashboards at a million traces. usage_daily keeps one row per UTC
--- day, entity type, model and user, updated by a statement trigger as traces
--- are inserted; the view daily_usage_rollup answers from it in milliseconds.
--- Counts, tokens and costs are exact; latency percentiles come from a fixed
--- bucket histogram, interpolated within a bucket. Rollups outlive retention:
--- deleting old traces keeps their days' numbers.
+-- slow for an operator's dashboard at a million traces. usage_daily keeps one
+-- row per UTC day, entity type and model, and usage_daily_users one per user
+-- active in it, both updated by a statement trigger as traces are inserted;
+-- the view daily_usage_rollup answers from them in milliseconds. Counts,
+-- tokens, costs and unique users are exact; latency percentiles come from a
+-- fixed bucket histogram, interpolated within a bucket. Rollups outlive
+-- retention: deleting old traces keeps their days' numbers.
+--
+-- The rollup is for the service role (all users together). A user asking
+-- about their own usage uses daily_usage, which RLS keeps to their rows and
+-- the (user_id, created_at) index keeps fast.
 -- Rollback: supabase/rollbacks/20251122000009_add_usage_rollup.down.sql
 -- =============================================================================
 
@@ -89,7 +94,6 @@ create table public.usage_daily (
   day date not null,
   entity_type text not null,
   model text not null,
-  user_id uuid not null references auth.users (id) on delete cascade,
   requests integer not null default 0,
   successes integer not null default 0,
   errors integer not null default 0,
@@ -101,24 +105,29 @@ create table public.usage_daily (
   total_tokens bigint not null default 0,
   cost_usd numeric(20, 10) not null default 0,
   unpriced_requests integer not null default 0,
-  primary key (day, entity_type, model, user_id)
+  primary key (day, entity_type, model)
 );
 
 comment on table public.usage_daily is
-  'Per UTC day, entity type, model (empty when unknown) and user: the sums of their traces. Kept by a trigger on langfuse_traces.';
+  'Per UTC day, entity type and model (empty when unknown): the sums of its traces. Kept by a trigger on langfuse_traces.';
 
-create index idx_usage_daily_user_id_day on public.usage_daily (user_id, day);
+create table public.usage_daily_users (
+  day date not null,
+  entity_type text not null,
+  model text not null,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  primary key (day, entity_type, model, user_id)
+);
 
+comment on table public.usage_daily_users is 'Who was active per UTC day, entity type and model: unique users, exactly.';
+
+create index idx_usage_daily_users_user_id on public.usage_daily_users (user_id);
+
+-- Service role only: RLS on, no user policy.
 alter table public.usage_daily enable row level security;
-
-create policy "Users can view their own usage"
-  on public.usage_daily for select
-  to authenticated
-  using ((select auth.uid()) = user_id);
-
-revoke all on table public.usage_daily from anon, authenticated;
-grant select on table public.usage_daily to authenticated;
-grant select, insert, update, delete on table public.usage_daily to service_role;
+alter table public.usage_daily_users enable row level security;
+revoke all on table public.usage_daily, public.usage_daily_users from anon, authenticated;
+grant select, insert, update, delete on table public.usage_daily, public.usage_daily_users to service_role;
 
 -- -----------------------------------------------------------------------------
 -- The trigger: one upsert per statement, over its new rows
@@ -131,19 +140,19 @@ set search_path = ''
 as $$
 begin
   insert into public.usage_daily as u (
-    day, entity_type, model, user_id, requests, successes, errors, latency_count, latency_sum,
+    day, entity_type, model, requests, successes, errors, latency_count, latency_sum,
     latency_histogram, input_tokens, output_tokens, total_tokens, cost_usd, unpriced_requests
   )
   select
-    (t.created_at at time zone 'UTC')::date, t.entity_type, coalesce(t.model, ''), t.user_id,
+    (t.created_at at time zone 'UTC')::date, t.entity_type, coalesce(t.model, ''),
     count(*), count(*) filter (where t.status = 'success'), count(*) filter (where t.status = 'error'),
     count(t.latency_ms), coalesce(sum(t.latency_ms), 0),
     public.latency_histogram(array_agg(t.latency_ms)),
     coalesce(sum(t.input_tokens), 0), coalesce(sum(t.output_tokens), 0), coalesce(sum(t.total_tokens), 0),
     coalesce(sum(t.cost_usd), 0), count(*) filter (where t.cost_usd is null)
   from new_traces t
-  group by 1, 2, 3, 4
-  on conflict (day, entity_type, model, user_id) do update set
+  group by 1, 2, 3
+  on conflict (day, entity_type, model) do update set
     requests = u.requests + excluded.requests,
     successes = u.successes + excluded.successes,
     errors = u.errors + excluded.errors,
@@ -155,6 +164,11 @@ begin
     total_tokens = u.total_tokens + excluded.total_tokens,
     cost_usd = u.cost_usd + excluded.cost_usd,
     unpriced_requests = u.unpriced_requests + excluded.unpriced_requests;
+
+  insert into public.usage_daily_users (day, entity_type, model, user_id)
+  select distinct (t.created_at at time zone 'UTC')::date, t.entity_type, coalesce(t.model, ''), t.user_id
+  from new_traces t
+  on conflict do nothing;
   return null;
 end
 $$;
@@ -166,18 +180,22 @@ create trigger rollup_new_traces
 
 -- Traces already there.
 insert into public.usage_daily (
-  day, entity_type, model, user_id, requests, successes, errors, latency_count, latency_sum,
+  day, entity_type, model, requests, successes, errors, latency_count, latency_sum,
   latency_histogram, input_tokens, output_tokens, total_tokens, cost_usd, unpriced_requests
 )
 select
-  (t.created_at at time zone 'UTC')::date, t.entity_type, coalesce(t.model, ''), t.user_id,
+  (t.created_at at time zone 'UTC')::date, t.entity_type, coalesce(t.model, ''),
   count(*), count(*) filter (where t.status = 'success'), count(*) filter (where t.status = 'error'),
   count(t.latency_ms), coalesce(sum(t.latency_ms), 0),
   public.latency_histogram(array_agg(t.latency_ms)),
   coalesce(sum(t.input_tokens), 0), coalesce(sum(t.output_tokens), 0), coalesce(sum(t.total_tokens), 0),
   coalesce(sum(t.cost_usd), 0), count(*) filter (where t.cost_usd is null)
 from public.langfuse_traces t
-group by 1, 2, 3, 4;
+group by 1, 2, 3;
+
+insert into public.usage_daily_users (day, entity_type, model, user_id)
+select distinct (t.created_at at time zone 'UTC')::date, t.entity_type, coalesce(t.model, ''), t.user_id
+from public.langfuse_traces t;
 
 -- -----------------------------------------------------------------------------
 -- daily_usage_rollup: daily_usage's columns, from the rollup
@@ -189,27 +207,29 @@ select
   u.day,
   u.entity_type,
   nullif(u.model, '') as model,
-  sum(u.requests)::integer as requests,
-  sum(u.successes)::integer as successes,
-  sum(u.errors)::integer as errors,
-  round(sum(u.latency_sum)::numeric / nullif(sum(u.latency_count), 0), 1) as avg_latency_ms,
-  public.histogram_percentile(array_agg(u.latency_histogram), 0.5) as p50_latency_ms,
-  public.histogram_percentile(array_agg(u.latency_histogram), 0.95) as p95_latency_ms,
-  public.histogram_percentile(array_agg(u.latency_histogram), 0.99) as p99_latency_ms,
-  sum(u.input_tokens)::bigint as input_tokens,
-  sum(u.output_tokens)::bigint as output_tokens,
-  sum(u.total_tokens)::bigint as total_tokens,
-  sum(u.cost_usd) as cost_usd,
-  sum(u.unpriced_requests)::integer as unpriced_requests,
-  count(distinct u.user_id)::integer as unique_users
-from public.usage_daily u
-group by 1, 2, 3;
+  u.requests,
+  u.successes,
+  u.errors,
+  round(u.latency_sum::numeric / nullif(u.latency_count, 0), 1) as avg_latency_ms,
+  public.histogram_percentile(u.latency_histogram, 0.5) as p50_latency_ms,
+  public.histogram_percentile(u.latency_histogram, 0.95) as p95_latency_ms,
+  public.histogram_percentile(u.latency_histogram, 0.99) as p99_latency_ms,
+  u.input_tokens,
+  u.output_tokens,
+  u.total_tokens,
+  u.cost_usd,
+  u.unpriced_requests,
+  (
+    select count(*)::integer from public.usage_daily_users x
+    where x.day = u.day and x.entity_type = u.entity_type and x.model = u.model
+  ) as unique_users
+from public.usage_daily u;
 
 comment on view public.daily_usage_rollup is
   'daily_usage from the incremental rollup: exact counts, tokens and costs; percentiles from latency histograms.';
 
 revoke all on public.daily_usage_rollup from anon, authenticated;
-grant select on public.daily_usage_rollup to authenticated, service_role;
+grant select on public.daily_usage_rollup to service_role;
 
 revoke execute on function
   public.latency_bucket_bounds(),

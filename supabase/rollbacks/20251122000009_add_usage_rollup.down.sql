@@ -6,6 +6,7 @@
 drop view public.daily_usage_rollup;
 drop trigger rollup_new_traces on public.langfuse_traces;
 drop function public.rollup_new_traces();
+drop table public.usage_daily_users;
 drop table public.usage_daily;
 drop function public.histogram_percentile(integer[], double precision);
 drop function public.add_histograms(integer[], integer[]);

@@ -154,7 +154,7 @@ describe('daily_usage_rollup', () => {
     expect(rolled[0]?.p99_latency_ms).toBeLessThanOrEqual(1000);
   });
 
-  it('is kept by one upsert per statement, survives retention, and follows RLS', async () => {
+  it('is kept by one upsert per statement, survives retention, and is for the service role', async () => {
     const user = await insertUser(db.sql);
     await db.sql`
       insert into public.langfuse_traces (trace_id, entity_type, entity_id, user_id, input, output, created_at, model, status, latency_ms, total_tokens)
@@ -162,7 +162,7 @@ describe('daily_usage_rollup', () => {
       from generate_series(1, 100) n
     `;
     const [row] =
-      await db.sql`select requests, latency_count, latency_sum, total_tokens from public.usage_daily where user_id = ${user.id}`;
+      await db.sql`select requests, latency_count, latency_sum, total_tokens from public.usage_daily where model = 'bulk'`;
     expect(row).toEqual({
       requests: 100,
       latency_count: 100,
@@ -174,14 +174,22 @@ describe('daily_usage_rollup', () => {
       await db.sql`select count(*)::int as n from public.langfuse_traces where user_id = ${user.id}`;
     expect(traces?.n).toBe(0);
     const [kept] =
-      await db.sql`select requests from public.daily_usage_rollup where model = 'bulk'`;
-    expect(kept?.requests).toBe(100);
-    const seen = await asUser(
+      await db.sql`select requests, unique_users from public.daily_usage_rollup where model = 'bulk'`;
+    expect(kept).toEqual({ requests: 100, unique_users: 1 });
+    // The rollup mixes all users: service role only. A user reads their own usage from daily_usage.
+    await expect(
+      asUser(
+        db.sql,
+        { role: 'authenticated', sub: alice.id },
+        (tx) => tx`select * from public.daily_usage_rollup`,
+      ),
+    ).rejects.toMatchObject({ code: '42501' });
+    const all = await asUser(
       db.sql,
-      { role: 'authenticated', sub: alice.id },
-      (tx) => tx`select distinct model from public.daily_usage_rollup order by 1`,
+      { role: 'service_role' },
+      (tx) => tx`select model from public.daily_usage_rollup where model = 'bulk'`,
     );
-    expect(seen.map((r) => r.model)).toEqual(['gpt-4o-mini', 'my-claude']);
+    expect(all).toEqual([{ model: 'bulk' }]);
   });
 });
 

@@ -382,7 +382,6 @@ export type Database = {
           successes: number;
           total_tokens: number;
           unpriced_requests: number;
-          user_id: string;
         };
         ComputedFields: never;
         Insert: {
@@ -400,7 +399,6 @@ export type Database = {
           successes?: number;
           total_tokens?: number;
           unpriced_requests?: number;
-          user_id: string;
         };
         Update: {
           cost_usd?: number;
@@ -417,6 +415,27 @@ export type Database = {
           successes?: number;
           total_tokens?: number;
           unpriced_requests?: number;
+        };
+        Relationships: [];
+      };
+      usage_daily_users: {
+        Row: {
+          day: string;
+          entity_type: string;
+          model: string;
+          user_id: string;
+        };
+        ComputedFields: never;
+        Insert: {
+          day: string;
+          entity_type: string;
+          model: string;
+          user_id: string;
+        };
+        Update: {
+          day?: string;
+          entity_type?: string;
+          model?: string;
           user_id?: string;
         };
         Relationships: [];
@@ -470,23 +489,59 @@ export type Database = {
       daily_usage_rollup: {
         Row: {
           avg_latency_ms: number | null;
-          cost_usd: number | null;
+          cost_usd: number;
           day: string;
           entity_type: string;
-          errors: number | null;
-          input_tokens: number | null;
+          errors: number;
+          input_tokens: number;
           model: string | null;
-          output_tokens: number | null;
+          output_tokens: number;
           p50_latency_ms: number | null;
           p95_latency_ms: number | null;
           p99_latency_ms: number | null;
-          requests: number | null;
-          successes: number | null;
-          total_tokens: number | null;
+          requests: number;
+          successes: number;
+          total_tokens: number;
           unique_users: number | null;
-          unpriced_requests: number | null;
+          unpriced_requests: number;
         };
         ComputedFields: never;
+        Insert: {
+          avg_latency_ms?: never;
+          cost_usd?: number | null;
+          day?: string | null;
+          entity_type?: string | null;
+          errors?: number | null;
+          input_tokens?: number | null;
+          model?: never;
+          output_tokens?: number | null;
+          p50_latency_ms?: never;
+          p95_latency_ms?: never;
+          p99_latency_ms?: never;
+          requests?: number | null;
+          successes?: number | null;
+          total_tokens?: number | null;
+          unique_users?: never;
+          unpriced_requests?: number | null;
+        };
+        Update: {
+          avg_latency_ms?: never;
+          cost_usd?: number | null;
+          day?: string | null;
+          entity_type?: string | null;
+          errors?: number | null;
+          input_tokens?: number | null;
+          model?: never;
+          output_tokens?: number | null;
+          p50_latency_ms?: never;
+          p95_latency_ms?: never;
+          p99_latency_ms?: never;
+          requests?: number | null;
+          successes?: number | null;
+          total_tokens?: number | null;
+          unique_users?: never;
+          unpriced_requests?: number | null;
+        };
         Relationships: [];
       };
       error_summary: {
