@@ -11,6 +11,9 @@
  *  3. The Langfuse sync: one pass over 10,000 pending scores (2,500 traces)
  *     to the local Langfuse server: time, peak memory, scores per minute
  *     (target >= 20,000).
+ *  4. Analytics over 1,000,000 traces (scripts/bench-analytics.ts): the
+ *     30-day daily usage and one user's monthly cost (targets < 100 ms), and
+ *     cleanup throughput. BENCH_ANALYTICS_TRACES changes the size.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,6 +23,7 @@ import { runSync } from '../supabase/functions/_shared/langfuse/sync.ts';
 import { startLangfuseServer } from '../tests/support/langfuse-server.ts';
 import { startMockLlm } from '../tests/support/mock-llm.ts';
 import { freePort, startTestCluster } from '../tests/support/test-cluster.ts';
+import { benchAnalytics } from './bench-analytics.ts';
 import { withDatabase } from './lib/database-url.ts';
 import { startFunctionsServer } from './lib/functions-server.ts';
 import { createKeys, platformEnv, signUserToken } from './lib/keys.ts';
@@ -247,6 +251,21 @@ runMain(async () => {
   await db.end();
   await server.stop();
   await mock.stop();
+
+  // Analytics, in a database of its own.
+  const analyticsUrl = withDatabase(cluster.adminUrl, 'bench_analytics');
+  const analyticsAdmin = connect(cluster.adminUrl);
+  await analyticsAdmin.unsafe('drop database if exists bench_analytics with (force)');
+  await analyticsAdmin.unsafe('create database bench_analytics');
+  await analyticsAdmin.end();
+  const analyticsSql = connect(analyticsUrl);
+  await bootstrapPlatform(analyticsSql);
+  await migrateUp(analyticsUrl);
+  const analytics = await benchAnalytics(
+    analyticsSql,
+    Number(process.env.BENCH_ANALYTICS_TRACES ?? 1_000_000),
+  );
+  await analyticsSql.end();
   await cluster.stop();
 
   console.log(
@@ -287,11 +306,26 @@ runMain(async () => {
     `| ${syncResult.pendingScores} | ${syncResult.scoresSent} | ${syncResult.tracesExported} | ${syncResult.seconds} | ${syncResult.scoresPerMinute} | ${syncResult.peakRssMb} | ${syncResult.rssGrowthMb} |\n`,
   );
 
+  console.log(
+    `Analytics over ${analytics.traces.toLocaleString('en')} traces (generated in ${analytics.generateSeconds} s):\n`,
+  );
+  console.log('| query | p50 ms | max ms | rows |');
+  console.log('| --- | ---: | ---: | ---: |');
+  console.log(
+    `| daily usage, last 30 days (daily_usage_rollup) | ${analytics.dailyUsage30dMs.p50} | ${analytics.dailyUsage30dMs.max} | ${analytics.dailyUsage30dMs.rows} |`,
+  );
+  console.log(
+    `| one user's monthly cost (monthly_user_costs) | ${analytics.userMonthlyCostMs.p50} | ${analytics.userMonthlyCostMs.max} | ${analytics.userMonthlyCostMs.rows} |`,
+  );
+  console.log(
+    `\ncleanup: ${analytics.cleanup.deleted} traces in ${analytics.cleanup.seconds} s, ${analytics.cleanup.rowsPerSecond} rows per second (batches of 5,000)\n`,
+  );
+
   const outDir = join(projectRoot, 'bench-results');
   await mkdir(outDir, { recursive: true });
   await writeFile(
     join(outDir, 'bench.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), mockLatencyMs: MOCK_LATENCY_MS, overhead, phaseMedians, rateLimiter: { checksPerSecond }, langfuseSync: syncResult }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), mockLatencyMs: MOCK_LATENCY_MS, overhead, phaseMedians, rateLimiter: { checksPerSecond }, langfuseSync: syncResult, analytics }, null, 2)}\n`,
   );
   console.log('wrote bench-results/bench.json');
 });

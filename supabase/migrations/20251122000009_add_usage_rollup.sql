@@ -55,37 +55,40 @@ as $$
   from unnest(p_left, p_right) with ordinality as x(l, r, i)
 $$;
 
-create function public.histogram_percentile(p_histograms integer[], p_fraction double precision)
+create function public.histogram_percentile(p_histogram integer[], p_fraction double precision)
 returns double precision
-language sql
+language plpgsql
 immutable
 set search_path = ''
 as $$
-  -- p_histograms: one histogram, or several stacked (array_agg of histograms); they are summed.
-  with summed as (
-    select i, sum(case when array_ndims(p_histograms) = 2 then p_histograms[r][i] else p_histograms[i] end) as count
-    from generate_series(1, coalesce(array_length(p_histograms, 1), 0)) as rows(r)
-    cross join generate_series(1, cardinality(public.latency_bucket_bounds())) as buckets(i)
-    where array_ndims(p_histograms) = 2 or r = 1
-    group by i
-  ),
-  buckets as (
-    select s.i, s.count, bounds.bound,
-           coalesce(lag(bounds.bound) over (order by s.i), 0) as lower,
-           sum(s.count) over (order by s.i) as cumulative,
-           sum(s.count) over () as total
-    from summed s
-    join unnest(public.latency_bucket_bounds()) with ordinality as bounds(bound, i) on bounds.i = s.i
-  )
-  select lower + (bound - lower) * (p_fraction * total - (cumulative - count)) / nullif(count, 0)
-  from buckets
-  where total > 0 and count > 0 and cumulative >= p_fraction * total
-  order by i
-  limit 1
+declare
+  bounds constant integer[] := public.latency_bucket_bounds();
+  total bigint := 0;
+  seen bigint := 0;
+  target double precision;
+  lower integer := 0;
+  i integer;
+begin
+  for i in 1 .. cardinality(p_histogram) loop
+    total := total + p_histogram[i];
+  end loop;
+  if total = 0 then
+    return null;
+  end if;
+  target := p_fraction * total;
+  for i in 1 .. cardinality(p_histogram) loop
+    if p_histogram[i] > 0 and seen + p_histogram[i] >= target then
+      return lower + (bounds[i] - lower) * (target - seen) / p_histogram[i];
+    end if;
+    seen := seen + p_histogram[i];
+    lower := bounds[i];
+  end loop;
+  return lower;
+end
 $$;
 
 comment on function public.histogram_percentile(integer[], double precision) is
-  'The p_fraction quantile of one latency histogram or of several stacked ones (summed), interpolated within its bucket.';
+  'The p_fraction quantile of a latency histogram, interpolated linearly within its bucket.';
 
 -- -----------------------------------------------------------------------------
 -- usage_daily

@@ -619,7 +619,7 @@ export type Database = {
         Returns: number;
       };
       histogram_percentile: {
-        Args: { p_fraction: number; p_histograms: number[] };
+        Args: { p_fraction: number; p_histogram: number[] };
         Returns: number;
       };
       is_time_zone: { Args: { p_name: string }; Returns: boolean };
