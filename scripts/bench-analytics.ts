@@ -68,7 +68,7 @@ export async function benchAnalytics(sql: Sql, traces = 1_000_000): Promise<Anal
   `;
   // After a bulk load, as autovacuum would: statistics, and a visibility map for index-only scans.
   await sql`vacuum analyze public.langfuse_traces`;
-  await sql`vacuum analyze public.usage_daily_users`;
+  await sql`vacuum analyze public.usage_daily`;
   const generateSeconds = Math.round((performance.now() - started) / 100) / 10;
 
   const dailyUsage30dMs = await timeQuery(

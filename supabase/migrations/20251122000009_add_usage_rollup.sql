@@ -108,6 +108,7 @@ create table public.usage_daily (
   total_tokens bigint not null default 0,
   cost_usd numeric(20, 10) not null default 0,
   unpriced_requests integer not null default 0,
+  unique_users integer not null default 0,
   primary key (day, entity_type, model)
 );
 
@@ -122,7 +123,8 @@ create table public.usage_daily_users (
   primary key (day, entity_type, model, user_id)
 );
 
-comment on table public.usage_daily_users is 'Who was active per UTC day, entity type and model: unique users, exactly.';
+comment on table public.usage_daily_users is
+  'Who was active per UTC day, entity type and model; a user''s first trace there adds one to usage_daily.unique_users.';
 
 create index idx_usage_daily_users_user_id on public.usage_daily_users (user_id);
 
@@ -168,10 +170,16 @@ begin
     cost_usd = u.cost_usd + excluded.cost_usd,
     unpriced_requests = u.unpriced_requests + excluded.unpriced_requests;
 
-  insert into public.usage_daily_users (day, entity_type, model, user_id)
-  select distinct (t.created_at at time zone 'UTC')::date, t.entity_type, coalesce(t.model, ''), t.user_id
-  from new_traces t
-  on conflict do nothing;
+  with first_seen as (
+    insert into public.usage_daily_users (day, entity_type, model, user_id)
+    select distinct (t.created_at at time zone 'UTC')::date, t.entity_type, coalesce(t.model, ''), t.user_id
+    from new_traces t
+    on conflict do nothing
+    returning day, entity_type, model
+  )
+  update public.usage_daily u set unique_users = u.unique_users + n.users
+  from (select day, entity_type, model, count(*)::integer as users from first_seen group by 1, 2, 3) n
+  where u.day = n.day and u.entity_type = n.entity_type and u.model = n.model;
   return null;
 end
 $$;
@@ -200,6 +208,12 @@ insert into public.usage_daily_users (day, entity_type, model, user_id)
 select distinct (t.created_at at time zone 'UTC')::date, t.entity_type, coalesce(t.model, ''), t.user_id
 from public.langfuse_traces t;
 
+update public.usage_daily u set unique_users = n.users
+from (
+  select day, entity_type, model, count(*)::integer as users from public.usage_daily_users group by 1, 2, 3
+) n
+where u.day = n.day and u.entity_type = n.entity_type and u.model = n.model;
+
 -- -----------------------------------------------------------------------------
 -- daily_usage_rollup: daily_usage's columns, from the rollup
 -- -----------------------------------------------------------------------------
@@ -222,10 +236,7 @@ select
   u.total_tokens,
   u.cost_usd,
   u.unpriced_requests,
-  (
-    select count(*)::integer from public.usage_daily_users x
-    where x.day = u.day and x.entity_type = u.entity_type and x.model = u.model
-  ) as unique_users
+  u.unique_users
 from public.usage_daily u;
 
 comment on view public.daily_usage_rollup is

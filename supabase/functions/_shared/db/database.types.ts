@@ -381,6 +381,7 @@ export type Database = {
           requests: number;
           successes: number;
           total_tokens: number;
+          unique_users: number;
           unpriced_requests: number;
         };
         ComputedFields: never;
@@ -398,6 +399,7 @@ export type Database = {
           requests?: number;
           successes?: number;
           total_tokens?: number;
+          unique_users?: number;
           unpriced_requests?: number;
         };
         Update: {
@@ -414,6 +416,7 @@ export type Database = {
           requests?: number;
           successes?: number;
           total_tokens?: number;
+          unique_users?: number;
           unpriced_requests?: number;
         };
         Relationships: [];
@@ -502,7 +505,7 @@ export type Database = {
           requests: number;
           successes: number;
           total_tokens: number;
-          unique_users: number | null;
+          unique_users: number;
           unpriced_requests: number;
         };
         ComputedFields: never;
@@ -521,7 +524,7 @@ export type Database = {
           requests?: number | null;
           successes?: number | null;
           total_tokens?: number | null;
-          unique_users?: never;
+          unique_users?: number | null;
           unpriced_requests?: number | null;
         };
         Update: {
@@ -539,7 +542,7 @@ export type Database = {
           requests?: number | null;
           successes?: number | null;
           total_tokens?: number | null;
-          unique_users?: never;
+          unique_users?: number | null;
           unpriced_requests?: number | null;
         };
         Relationships: [];
