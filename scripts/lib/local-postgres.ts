@@ -186,4 +186,3 @@ export async function stopLocalPostgres(): Promise<boolean> {
   return true;
 }
 
-export const localPostgresPaths = { dataDir, logFile };
