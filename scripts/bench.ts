@@ -318,7 +318,10 @@ runMain(async () => {
     `| one user's monthly cost (monthly_user_costs) | ${analytics.userMonthlyCostMs.p50} | ${analytics.userMonthlyCostMs.max} | ${analytics.userMonthlyCostMs.rows} |`,
   );
   console.log(
-    `\ncleanup: ${analytics.cleanup.deleted} traces in ${analytics.cleanup.seconds} s, ${analytics.cleanup.rowsPerSecond} rows per second (batches of 5,000)\n`,
+    `\nrollup: ${analytics.rollup.traces} traces folded in ${analytics.rollup.seconds} s, ${analytics.rollup.rowsPerSecond} per second (batches of 10,000)`,
+  );
+  console.log(
+    `cleanup: ${analytics.cleanup.deleted} traces in ${analytics.cleanup.seconds} s, ${analytics.cleanup.rowsPerSecond} rows per second (batches of 5,000)\n`,
   );
 
   const outDir = join(projectRoot, 'bench-results');

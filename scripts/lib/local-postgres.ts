@@ -185,4 +185,3 @@ export async function stopLocalPostgres(): Promise<boolean> {
   await pgCtl(['stop', '--wait', '--mode', 'fast', '--pgdata', dataDir]);
   return true;
 }
-

@@ -234,6 +234,7 @@ export type Database = {
           output: string;
           output_tokens: number | null;
           provider: string | null;
+          rolled_up_at: string | null;
           status: string | null;
           stream_status: string | null;
           tags: string[] | null;
@@ -262,6 +263,7 @@ export type Database = {
           output: string;
           output_tokens?: number | null;
           provider?: string | null;
+          rolled_up_at?: string | null;
           status?: string | null;
           stream_status?: string | null;
           tags?: string[] | null;
@@ -289,6 +291,7 @@ export type Database = {
           output?: string;
           output_tokens?: number | null;
           provider?: string | null;
+          rolled_up_at?: string | null;
           status?: string | null;
           stream_status?: string | null;
           tags?: string[] | null;
@@ -628,6 +631,7 @@ export type Database = {
       is_time_zone: { Args: { p_name: string }; Returns: boolean };
       latency_bucket_bounds: { Args: Record<PropertyKey, never>; Returns: number[] };
       latency_histogram: { Args: { p_latencies: number[] }; Returns: number[] };
+      roll_up_usage: { Args: { p_batch_size?: number }; Returns: number };
       unscored_traces: {
         Args: {
           p_entity_type?: string;

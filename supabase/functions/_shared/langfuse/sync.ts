@@ -1,8 +1,9 @@
 /**
  * One run of the Langfuse sync:
  *
- *   record the run -> derive due scores -> export traces (OTLP) -> send scores
- *   (ingestion, 207) -> complete the run with its counts and errors
+ *   record the run -> derive due scores -> roll new traces into usage_daily
+ *   -> export traces (OTLP) -> send scores (ingestion, 207) -> complete the
+ *   run with its counts and errors
  *
  * Work is bounded by a count and a time budget, so a run ends well inside the
  * Edge Function wall clock; what is left waits for the next run. A run that
@@ -18,6 +19,7 @@ import { MAX_EVENTS_PER_BATCH, sendScoreBatch } from './scores.ts';
 import { exportTraceBatch } from './traces.ts';
 
 export const BATCH_NAME = 'langfuse-sync';
+const ROLLUP_BATCH = 10_000;
 
 export interface SyncDeps {
   sql: Sql;
@@ -31,6 +33,7 @@ export interface SyncSummary {
   runId: string;
   scoresCreated: number;
   derived: Record<string, number>;
+  usageRolledUp: number;
   tracesExported: number;
   scoresSent: number;
   scoresFailed: number;
@@ -59,10 +62,19 @@ export async function runSync(deps: SyncDeps): Promise<SyncSummary> {
   `;
   const derived = derivedRow?.counts ?? { total: 0 };
 
+  // The usage rollup, a batch at a time, within the same budget.
+  let usageRolledUp = 0;
+  while (timeLeft()) {
+    const [rolled] = await sql<{ n: number }[]>`select public.roll_up_usage(${ROLLUP_BATCH}) as n`;
+    usageRolledUp += rolled?.n ?? 0;
+    if ((rolled?.n ?? 0) < ROLLUP_BATCH) break;
+  }
+
   const summary: SyncSummary = {
     runId,
     scoresCreated: derived.total ?? 0,
     derived,
+    usageRolledUp,
     tracesExported: 0,
     scoresSent: 0,
     scoresFailed: 0,

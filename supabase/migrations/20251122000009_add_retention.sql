@@ -4,14 +4,15 @@
 --   cleanup_old_traces(days)       traces older than `days`; their scores go
 --                                  with them (on delete cascade). A trace that
 --                                  still has a pending score stays until it is
---                                  delivered or failed.
+--                                  delivered or failed, and one not yet in the
+--                                  usage rollup stays until it is.
 --   cleanup_rate_limit_logs()      rate-limit windows that ended over a day ago
 --   cleanup_batch_runs(days)       completed sync runs older than `days`
 --
 -- Each call deletes at most one batch (oldest first, skipping rows another
 -- session has locked) and returns how many, so every transaction and its
 -- locks stay short; schedulers call again until it returns 0.
--- Rollback: supabase/rollbacks/20251122000008_add_retention.down.sql
+-- Rollback: supabase/rollbacks/20251122000009_add_retention.down.sql
 -- =============================================================================
 
 create index idx_rate_limit_logs_window_start on public.rate_limit_logs (window_start);
@@ -34,6 +35,7 @@ as $$
     select t.id
     from public.langfuse_traces t
     where t.created_at < p_now - make_interval(days => p_retention_days)
+      and t.rolled_up_at is not null
       and not exists (
         select 1 from public.langfuse_scores s
         where s.trace_id = t.trace_id and s.status = 'pending'
@@ -50,7 +52,7 @@ as $$
 $$;
 
 comment on function public.cleanup_old_traces(integer, integer, timestamptz) is
-  'Deletes one batch of traces older than p_retention_days (scores cascade), never one with a pending score. Returns how many.';
+  'Deletes one batch of traces older than p_retention_days (scores cascade), never one with a pending score or not yet rolled up. Returns how many.';
 
 -- -----------------------------------------------------------------------------
 -- Rate-limit windows

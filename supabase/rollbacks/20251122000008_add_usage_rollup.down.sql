@@ -1,11 +1,11 @@
 -- =============================================================================
--- Rollback of 20251122000009_add_usage_rollup.sql
+-- Rollback of 20251122000008_add_usage_rollup.sql
 -- Deletes the rollup; daily_usage (exact) still answers from the traces left.
 -- =============================================================================
 
 drop view public.daily_usage_rollup;
-drop trigger rollup_new_traces on public.langfuse_traces;
-drop function public.rollup_new_traces();
+drop function public.roll_up_usage(integer);
+alter table public.langfuse_traces drop column rolled_up_at;
 drop table public.usage_daily_users;
 drop table public.usage_daily;
 drop function public.histogram_percentile(integer[], double precision);

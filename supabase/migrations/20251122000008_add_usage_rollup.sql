@@ -4,8 +4,10 @@
 -- The exact view daily_usage aggregates every trace each time, which is too
 -- slow for an operator's dashboard at a million traces. usage_daily keeps one
 -- row per UTC day, entity type and model, and usage_daily_users one per user
--- active in it, both updated by a statement trigger as traces are inserted;
--- the view daily_usage_rollup answers from them in milliseconds. Counts,
+-- active in it. roll_up_usage() folds in the traces not rolled up yet, a
+-- batch at a time; the sync calls it every run, so the rollup trails by a
+-- minute and trace inserts (on every LLM call) pay nothing for it. The view
+-- daily_usage_rollup answers from the rollup in milliseconds. Counts,
 -- tokens, costs and unique users are exact; latency percentiles come from a
 -- fixed bucket histogram, interpolated within a bucket. Rollups outlive
 -- retention: deleting old traces keeps their days' numbers.
@@ -13,7 +15,7 @@
 -- The rollup is for the service role (all users together). A user asking
 -- about their own usage uses daily_usage, which RLS keeps to their rows and
 -- the (user_id, created_at) index keeps fast.
--- Rollback: supabase/rollbacks/20251122000009_add_usage_rollup.down.sql
+-- Rollback: supabase/rollbacks/20251122000008_add_usage_rollup.down.sql
 -- =============================================================================
 
 -- -----------------------------------------------------------------------------
@@ -113,7 +115,7 @@ create table public.usage_daily (
 );
 
 comment on table public.usage_daily is
-  'Per UTC day, entity type and model (empty when unknown): the sums of its traces. Kept by a trigger on langfuse_traces.';
+  'Per UTC day, entity type and model (empty when unknown): the sums of its traces, kept by roll_up_usage().';
 
 create table public.usage_daily_users (
   day date not null,
@@ -135,84 +137,96 @@ revoke all on table public.usage_daily, public.usage_daily_users from anon, auth
 grant select, insert, update, delete on table public.usage_daily, public.usage_daily_users to service_role;
 
 -- -----------------------------------------------------------------------------
--- The trigger: one upsert per statement, over its new rows
+-- Folding traces into the rollup
 -- -----------------------------------------------------------------------------
-create function public.rollup_new_traces()
-returns trigger
-language plpgsql
+alter table public.langfuse_traces add column rolled_up_at timestamptz;
+
+comment on column public.langfuse_traces.rolled_up_at is
+  'When roll_up_usage() counted this trace into usage_daily; null until then.';
+
+create index idx_langfuse_traces_not_rolled_up on public.langfuse_traces (created_at)
+  where rolled_up_at is null;
+
+create function public.roll_up_usage(p_batch_size integer default 10000)
+returns integer
+language sql
+volatile
 security invoker
 set search_path = ''
 as $$
-begin
-  insert into public.usage_daily as u (
-    day, entity_type, model, requests, successes, errors, latency_count, latency_sum,
-    latency_histogram, input_tokens, output_tokens, total_tokens, cost_usd, unpriced_requests
-  )
-  select
-    (t.created_at at time zone 'UTC')::date, t.entity_type, coalesce(t.model, ''),
-    count(*), count(*) filter (where t.status = 'success'), count(*) filter (where t.status = 'error'),
-    count(t.latency_ms), coalesce(sum(t.latency_ms), 0),
-    public.latency_histogram(array_agg(t.latency_ms)),
-    coalesce(sum(t.input_tokens), 0), coalesce(sum(t.output_tokens), 0), coalesce(sum(t.total_tokens), 0),
-    coalesce(sum(t.cost_usd), 0), count(*) filter (where t.cost_usd is null)
-  from new_traces t
-  group by 1, 2, 3
-  on conflict (day, entity_type, model) do update set
-    requests = u.requests + excluded.requests,
-    successes = u.successes + excluded.successes,
-    errors = u.errors + excluded.errors,
-    latency_count = u.latency_count + excluded.latency_count,
-    latency_sum = u.latency_sum + excluded.latency_sum,
-    latency_histogram = public.add_histograms(u.latency_histogram, excluded.latency_histogram),
-    input_tokens = u.input_tokens + excluded.input_tokens,
-    output_tokens = u.output_tokens + excluded.output_tokens,
-    total_tokens = u.total_tokens + excluded.total_tokens,
-    cost_usd = u.cost_usd + excluded.cost_usd,
-    unpriced_requests = u.unpriced_requests + excluded.unpriced_requests;
-
-  with first_seen as (
+  with batch as (
+    select t.id
+    from public.langfuse_traces t
+    where t.rolled_up_at is null
+    order by t.created_at
+    limit p_batch_size
+    for update skip locked
+  ),
+  marked as (
+    update public.langfuse_traces t set rolled_up_at = now()
+    from batch
+    where t.id = batch.id
+    returning (t.created_at at time zone 'UTC')::date as day, t.entity_type, coalesce(t.model, '') as model,
+      t.user_id, t.status, t.latency_ms, t.input_tokens, t.output_tokens, t.total_tokens, t.cost_usd
+  ),
+  first_seen as (
     insert into public.usage_daily_users (day, entity_type, model, user_id)
-    select distinct (t.created_at at time zone 'UTC')::date, t.entity_type, coalesce(t.model, ''), t.user_id
-    from new_traces t
+    select distinct day, entity_type, model, user_id from marked
     on conflict do nothing
     returning day, entity_type, model
+  ),
+  new_users as (
+    select day, entity_type, model, count(*)::integer as users from first_seen group by 1, 2, 3
+  ),
+  sums as (
+    select m.day, m.entity_type, m.model,
+      count(*)::integer as requests,
+      count(*) filter (where m.status = 'success')::integer as successes,
+      count(*) filter (where m.status = 'error')::integer as errors,
+      count(m.latency_ms)::integer as latency_count,
+      coalesce(sum(m.latency_ms), 0)::bigint as latency_sum,
+      public.latency_histogram(array_agg(m.latency_ms)) as latency_histogram,
+      coalesce(sum(m.input_tokens), 0)::bigint as input_tokens,
+      coalesce(sum(m.output_tokens), 0)::bigint as output_tokens,
+      coalesce(sum(m.total_tokens), 0)::bigint as total_tokens,
+      coalesce(sum(m.cost_usd), 0) as cost_usd,
+      count(*) filter (where m.cost_usd is null)::integer as unpriced_requests
+    from marked m
+    group by 1, 2, 3
+  ),
+  upserted as (
+    insert into public.usage_daily as u (
+      day, entity_type, model, requests, successes, errors, latency_count, latency_sum, latency_histogram,
+      input_tokens, output_tokens, total_tokens, cost_usd, unpriced_requests, unique_users
+    )
+    select s.day, s.entity_type, s.model, s.requests, s.successes, s.errors, s.latency_count, s.latency_sum,
+      s.latency_histogram, s.input_tokens, s.output_tokens, s.total_tokens, s.cost_usd, s.unpriced_requests,
+      coalesce(n.users, 0)
+    from sums s
+    left join new_users n on n.day = s.day and n.entity_type = s.entity_type and n.model = s.model
+    on conflict (day, entity_type, model) do update set
+      requests = u.requests + excluded.requests,
+      successes = u.successes + excluded.successes,
+      errors = u.errors + excluded.errors,
+      latency_count = u.latency_count + excluded.latency_count,
+      latency_sum = u.latency_sum + excluded.latency_sum,
+      latency_histogram = public.add_histograms(u.latency_histogram, excluded.latency_histogram),
+      input_tokens = u.input_tokens + excluded.input_tokens,
+      output_tokens = u.output_tokens + excluded.output_tokens,
+      total_tokens = u.total_tokens + excluded.total_tokens,
+      cost_usd = u.cost_usd + excluded.cost_usd,
+      unpriced_requests = u.unpriced_requests + excluded.unpriced_requests,
+      unique_users = u.unique_users + excluded.unique_users
+    returning 1
   )
-  update public.usage_daily u set unique_users = u.unique_users + n.users
-  from (select day, entity_type, model, count(*)::integer as users from first_seen group by 1, 2, 3) n
-  where u.day = n.day and u.entity_type = n.entity_type and u.model = n.model;
-  return null;
-end
+  select count(*)::integer from marked
 $$;
 
-create trigger rollup_new_traces
-  after insert on public.langfuse_traces
-  referencing new table as new_traces
-  for each statement execute function public.rollup_new_traces();
+comment on function public.roll_up_usage(integer) is
+  'Counts up to p_batch_size traces not rolled up yet into usage_daily (skipping locked ones); returns how many.';
 
 -- Traces already there.
-insert into public.usage_daily (
-  day, entity_type, model, requests, successes, errors, latency_count, latency_sum,
-  latency_histogram, input_tokens, output_tokens, total_tokens, cost_usd, unpriced_requests
-)
-select
-  (t.created_at at time zone 'UTC')::date, t.entity_type, coalesce(t.model, ''),
-  count(*), count(*) filter (where t.status = 'success'), count(*) filter (where t.status = 'error'),
-  count(t.latency_ms), coalesce(sum(t.latency_ms), 0),
-  public.latency_histogram(array_agg(t.latency_ms)),
-  coalesce(sum(t.input_tokens), 0), coalesce(sum(t.output_tokens), 0), coalesce(sum(t.total_tokens), 0),
-  coalesce(sum(t.cost_usd), 0), count(*) filter (where t.cost_usd is null)
-from public.langfuse_traces t
-group by 1, 2, 3;
-
-insert into public.usage_daily_users (day, entity_type, model, user_id)
-select distinct (t.created_at at time zone 'UTC')::date, t.entity_type, coalesce(t.model, ''), t.user_id
-from public.langfuse_traces t;
-
-update public.usage_daily u set unique_users = n.users
-from (
-  select day, entity_type, model, count(*)::integer as users from public.usage_daily_users group by 1, 2, 3
-) n
-where u.day = n.day and u.entity_type = n.entity_type and u.model = n.model;
+select public.roll_up_usage(2147483647);
 
 -- -----------------------------------------------------------------------------
 -- daily_usage_rollup: daily_usage's columns, from the rollup
@@ -249,9 +263,10 @@ revoke execute on function
   public.latency_bucket_bounds(),
   public.latency_histogram(integer[]),
   public.add_histograms(integer[], integer[]),
-  public.histogram_percentile(integer[], double precision),
-  public.rollup_new_traces()
+  public.histogram_percentile(integer[], double precision)
 from public, anon;
+revoke execute on function public.roll_up_usage(integer) from public, anon, authenticated;
+grant execute on function public.roll_up_usage(integer) to service_role;
 grant execute on function
   public.latency_bucket_bounds(),
   public.latency_histogram(integer[]),

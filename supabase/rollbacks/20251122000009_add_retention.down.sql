@@ -1,5 +1,5 @@
 -- =============================================================================
--- Rollback of 20251122000008_add_retention.sql
+-- Rollback of 20251122000009_add_retention.sql
 -- =============================================================================
 
 drop function public.cleanup_batch_runs(integer, integer, timestamptz);
