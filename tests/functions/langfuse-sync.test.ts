@@ -105,6 +105,7 @@ describe('a sync run', () => {
     const ids = await pendingScores(3);
     const summary = await runSync(deps());
     expect(summary).toMatchObject({
+      usageRolledUp: 3,
       tracesExported: 3,
       scoresSent: 3,
       scoresFailed: 0,
