@@ -16,11 +16,12 @@
 import { writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { generateDatabaseTypes } from './lib/codegen.ts';
+import { connect } from './lib/connect.ts';
 import { LOCAL_DATABASE_URL, redactUrl, targetDatabaseUrl } from './lib/database-url.ts';
 import { ensureLocalPostgres, stopLocalPostgres } from './lib/local-postgres.ts';
 import { rollbackMigrations } from './lib/migrations.ts';
 import { databaseTypesFile, projectRoot } from './lib/project.ts';
-import { connect, resetDatabase } from './lib/reset.ts';
+import { resetDatabase } from './lib/reset.ts';
 import { DEFAULT_RETENTION_DAYS, runRetention } from './lib/retention.ts';
 import { runMain, StepError } from './lib/step.ts';
 import { migrateUp, runSupabaseCli } from './lib/supabase-cli.ts';

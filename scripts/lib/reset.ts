@@ -12,7 +12,8 @@
  * Then `supabase migration up` and supabase/seed.sql.
  */
 import { existsSync } from 'node:fs';
-import postgres, { type Sql } from 'postgres';
+import type { Sql } from 'postgres';
+import { connect, escapeIdentifier } from './connect.ts';
 import { databaseName, isLocalDatabaseUrl, redactUrl, withDatabase } from './database-url.ts';
 import { bootstrapPlatform, detectPlatform } from './platform.ts';
 import { bootstrapFile, seedFile } from './project.ts';
@@ -25,10 +26,6 @@ export interface ResetOptions {
   force?: boolean;
   seed?: boolean;
   log?: (line: string) => void;
-}
-
-export function connect(url: string): Sql {
-  return postgres(url, { max: 1, prepare: false, onnotice: () => {}, connect_timeout: 10 });
 }
 
 async function withConnection<T>(url: string, use: (sql: Sql) => Promise<T>): Promise<T> {
@@ -48,10 +45,6 @@ export async function recreateDatabase(url: string): Promise<void> {
     await sql.unsafe(`drop database if exists ${escapeIdentifier(name)} with (force)`);
     await sql.unsafe(`create database ${escapeIdentifier(name)}`);
   });
-}
-
-export function escapeIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
 
 /** What a reset removes from a Supabase database: the schemas migrations own. */

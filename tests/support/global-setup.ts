@@ -6,9 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
+import { connect, escapeIdentifier } from '../../scripts/lib/connect.ts';
 import { withDatabase } from '../../scripts/lib/database-url.ts';
 import { bootstrapPlatform } from '../../scripts/lib/platform.ts';
-import { connect, escapeIdentifier } from '../../scripts/lib/reset.ts';
 import { migrateUp } from '../../scripts/lib/supabase-cli.ts';
 import { startTestCluster } from './test-cluster.ts';
 

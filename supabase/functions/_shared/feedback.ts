@@ -16,7 +16,7 @@ import { asUser } from './db/as-user.ts';
 import { readJsonBody } from './http/body.ts';
 import { preflightResponse } from './http/cors.ts';
 import { errorResponse, HttpError, jsonResponse } from './http/errors.ts';
-import { assertRoute, isUnavailable, serviceUnavailable } from './http/route.ts';
+import { assertRoute } from './http/route.ts';
 import type { Logger } from './log.ts';
 
 export const FeedbackBodySchema = z.strictObject({
@@ -69,12 +69,6 @@ export function createFeedbackHandler(deps: FeedbackDeps) {
         row.inserted ? 201 : 200,
       );
     } catch (error) {
-      if (!(error instanceof HttpError) && isUnavailable(error)) {
-        return errorResponse(
-          serviceUnavailable('The database is unavailable. Please try again shortly.'),
-          deps.log,
-        );
-      }
       return errorResponse(error, deps.log);
     }
   };

@@ -9,14 +9,16 @@
  */
 import { readJsonBody } from '../http/body.ts';
 import { preflightResponse } from '../http/cors.ts';
-import { describeError, errorResponse, HttpError, jsonResponse } from '../http/errors.ts';
 import {
-  assertRoute,
-  isUnavailable,
+  describeError,
+  errorResponse,
+  HttpError,
   isUnknownUser,
+  jsonResponse,
   serviceUnavailable,
   unknownUser,
-} from '../http/route.ts';
+} from '../http/errors.ts';
+import { assertRoute } from '../http/route.ts';
 import { startServerTiming } from '../http/server-timing.ts';
 import { SYSTEM_PROMPTS } from '../llm/prompts.ts';
 import { LlmError, type LlmProvider, type LlmRequest } from '../llm/types.ts';
@@ -128,19 +130,6 @@ export function createCoachHandler<Body extends { stream?: boolean | undefined }
         { ...limitHeaders, 'server-timing': timing.header() },
       );
     } catch (error) {
-      if (isUnknownUser(error)) return errorResponse(unknownUser(), deps.log);
-      if (!(error instanceof HttpError) && isUnavailable(error)) {
-        deps.log({
-          level: 'error',
-          msg: 'dependency unavailable',
-          endpoint: kind.endpoint,
-          error: describeError(error),
-        });
-        return errorResponse(
-          serviceUnavailable('A backing service is unavailable. Please try again shortly.'),
-          deps.log,
-        );
-      }
       return errorResponse(error, deps.log);
     }
   };

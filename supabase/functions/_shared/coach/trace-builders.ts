@@ -36,13 +36,14 @@ function baseRecord(
   call: CallRecord<{ stream?: boolean | undefined }>,
   output: string,
   metadata: TraceMetadata,
+  input = promptText(call.request),
 ): TraceRecord {
   return {
     traceId: call.traceId,
     entityType: call.kind.entityType,
     entityId: call.entityId,
     userId: call.userId,
-    input: promptText(call.request),
+    input,
     output,
     tags: [call.kind.endpoint, call.provider, ...(call.stream ? ['stream'] : [])],
     metadata,
@@ -63,7 +64,8 @@ export function successTrace(
   streamStatus: Exclude<StreamStatus, null>,
   firstTokenAt: number | null = null,
 ): { record: TraceRecord; usage: LlmUsage } {
-  const { usage, source } = resolveUsage(result.usage, promptText(call.request), result.text);
+  const input = promptText(call.request);
+  const { usage, source } = resolveUsage(result.usage, input, result.text);
   const metadata: TraceMetadata = {
     provider: call.provider,
     model: result.model,
@@ -75,7 +77,7 @@ export function successTrace(
     error: null,
     environment: call.environment,
   };
-  return { record: baseRecord(call, result.text, metadata), usage };
+  return { record: baseRecord(call, result.text, metadata, input), usage };
 }
 
 /** A call that failed; partial text of a broken stream is kept as the output. */

@@ -59,14 +59,21 @@ export function jsonResponse(
 }
 
 /**
- * The response for any thrown value. An HttpError answers as itself; anything
- * else is a bug or an outage, logged here and answered as a bare 500 that
- * leaks nothing.
+ * The response for any thrown value, for every function: an HttpError answers
+ * as itself; a token whose user was deleted is 401; a database or network
+ * outage is 503 with Retry-After; anything else is a bug, logged and answered
+ * as a bare 500 that leaks nothing.
  */
 export function errorResponse(
-  error: unknown,
+  thrown: unknown,
   log: (entry: Record<string, unknown>) => void,
 ): Response {
+  let error = thrown;
+  if (!(error instanceof HttpError) && isUnknownUser(error)) error = unknownUser();
+  if (!(error instanceof HttpError) && isUnavailable(error)) {
+    log({ level: 'error', msg: 'dependency unavailable', error: describeError(thrown) });
+    error = serviceUnavailable('A backing service is unavailable. Please try again shortly.');
+  }
   if (error instanceof HttpError) {
     const body: ErrorBody = { error: { code: error.code, message: error.message } };
     if (error.details !== undefined) body.error.details = error.details;
@@ -83,4 +90,45 @@ export function errorResponse(
 
 export function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** Postgres or network failures that mean "try again later", not "you sent something wrong". */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  '57P01',
+  '57P03',
+  '53300',
+]);
+
+export function isUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && UNAVAILABLE_CODES.has(code);
+}
+
+export function serviceUnavailable(message: string): HttpError {
+  return new HttpError(503, 'service_unavailable', message, { headers: { 'retry-after': '5' } });
+}
+
+/**
+ * A valid token whose user no longer exists (deleted after the token was
+ * issued): the foreign key to auth.users refuses the row. That is the
+ * caller's problem (401), not ours.
+ */
+export function isUnknownUser(error: unknown): boolean {
+  const failure = error as { code?: unknown; constraint_name?: unknown } | null;
+  return (
+    failure?.code === '23503' && String(failure.constraint_name ?? '').endsWith('user_id_fkey')
+  );
+}
+
+export function unknownUser(): HttpError {
+  return new HttpError(401, 'unauthorized', 'The user of this token no longer exists.', {
+    details: { reason: 'USER_NOT_FOUND' },
+  });
 }

@@ -5,8 +5,8 @@
  */
 import type { Authenticator } from '../auth.ts';
 import { preflightResponse } from '../http/cors.ts';
-import { errorResponse, HttpError, jsonResponse } from '../http/errors.ts';
-import { assertRoute, isUnavailable, serviceUnavailable } from '../http/route.ts';
+import { errorResponse, jsonResponse, serviceUnavailable } from '../http/errors.ts';
+import { assertRoute } from '../http/route.ts';
 import type { Logger } from '../log.ts';
 import { runSync, type SyncDeps } from './sync.ts';
 
@@ -28,9 +28,6 @@ export function createSyncHandler(deps: {
       deps.log({ level: 'info', msg: 'langfuse sync', ...summary });
       return jsonResponse(summary);
     } catch (error) {
-      if (!(error instanceof HttpError) && isUnavailable(error)) {
-        return errorResponse(serviceUnavailable('The database is unavailable.'), deps.log);
-      }
       return errorResponse(error, deps.log);
     }
   };

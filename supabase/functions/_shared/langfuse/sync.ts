@@ -47,7 +47,8 @@ export async function runSync(deps: SyncDeps): Promise<SyncSummary> {
   const { sql, config, clock } = deps;
   const runId = crypto.randomUUID();
   const startedAt = clock.now();
-  const deadline = performance.now() + config.timeBudgetMs;
+  const startedMs = performance.now();
+  const deadline = startedMs + config.timeBudgetMs;
   const timeLeft = () => performance.now() < deadline;
   await sql`insert into public.langfuse_batch_runs (id, batch_name, started_at) values (${runId}, ${BATCH_NAME}, ${startedAt})`;
 
@@ -119,7 +120,7 @@ export async function runSync(deps: SyncDeps): Promise<SyncSummary> {
   }
   if (!timeLeft()) summary.stoppedBecause.push('time budget used up');
 
-  summary.durationMs = Math.round(performance.now() - (deadline - config.timeBudgetMs));
+  summary.durationMs = Math.round(performance.now() - startedMs);
   const problems =
     summary.stoppedBecause.length ||
     sampleErrors.length ||
