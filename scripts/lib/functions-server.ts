@@ -22,6 +22,8 @@ export const denoBin = join(projectRoot, 'node_modules', '.bin', 'deno');
 export async function startFunctionsServer(options: {
   port: number;
   env: Record<string, string>;
+  /** Extra `deno run` flags, such as --inspect for profiling. */
+  denoArgs?: string[];
   /** Where the server's own log lines go (requests, errors); stdout by default. */
   onLog?: (line: string) => void;
 }): Promise<FunctionsServer> {
@@ -37,6 +39,7 @@ export async function startFunctionsServer(options: {
       '--allow-sys',
       // request.signal aborts only when the client goes away, as a stream needs.
       '--unstable-no-legacy-abort',
+      ...(options.denoArgs ?? []),
       join(projectRoot, 'scripts', 'deno', 'serve-functions.ts'),
     ],
     {

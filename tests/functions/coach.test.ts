@@ -48,6 +48,11 @@ describe('ai-coach', () => {
       post('ai-coach', { message: 'I keep skipping my run' }, token),
     );
     expect(res.status).toBe(200);
+    // Where the time went, phase by phase, then the handler's total.
+    const phases = (res.headers.get('server-timing') ?? '')
+      .split(', ')
+      .map((entry) => entry.split(';dur=')[0]);
+    expect(phases).toEqual(['auth', 'body', 'ratelimit', 'prompt', 'llm', 'store', 'total']);
     const body = (await res.json()) as {
       reply: string;
       messageId: string;
@@ -289,6 +294,19 @@ describe('failed LLM calls', () => {
     expect(trace?.output.length).toBeGreaterThan(0);
   });
 
+  it('has the reply, its trace and the link stored together before it answers', async () => {
+    const res = await fx.handler(aiCoach)(post('ai-coach', { message: 'together' }, token));
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { messageId: string; traceId: string };
+    // No settle(): nothing is left in the background on the success path.
+    const [row] = await db.sql`
+      select t.entity_id, m.langfuse_trace_id from public.langfuse_traces t
+      join public.ai_coach_messages m on m.id = t.entity_id
+      where t.trace_id = ${body.traceId}
+    `;
+    expect(row).toEqual({ entity_id: body.messageId, langfuse_trace_id: body.traceId });
+  });
+
   it('never fail the user when the trace cannot be written, and log it', async () => {
     // Make every trace insert fail, as an outage of that table would.
     await db.sql.unsafe(`
@@ -307,6 +325,16 @@ describe('failed LLM calls', () => {
         await db.sql`select langfuse_trace_id from public.ai_coach_messages where id = ${body.messageId}`;
       await fx.settle();
       expect(reply).toEqual({ langfuse_trace_id: null });
+      const turns = await db.sql`
+        select role from public.ai_coach_messages where content = 'no trace for me'
+      `;
+      expect(turns).toHaveLength(1);
+      expect(fx.logs).toContainEqual(
+        expect.objectContaining({
+          level: 'warn',
+          msg: 'reply and trace not stored together; storing the reply alone',
+        }),
+      );
       expect(fx.logs).toContainEqual(
         expect.objectContaining({ level: 'error', msg: 'trace not recorded' }),
       );

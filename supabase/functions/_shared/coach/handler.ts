@@ -75,10 +75,10 @@ export function createCoachHandler<Body extends { stream?: boolean | undefined }
 ): (req: Request) => Promise<Response> {
   return async (req) => {
     try {
+      const timing = startServerTiming();
       if (req.method === 'OPTIONS') return preflightResponse();
       assertRoute(req, kind.endpoint, ['POST']);
       const receivedAt = deps.clock.now();
-      const timing = startServerTiming();
       const user = await deps.auth.user(req);
       timing.mark('auth');
       const body = await readJsonBody(req, kind.bodySchema, deps.config.maxBodyBytes);

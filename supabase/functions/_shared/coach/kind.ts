@@ -3,7 +3,7 @@
  * reflection, daily-status): the body, the prompt's context, and the row the
  * reply is stored in. Everything else is the shared pipeline.
  */
-import type { Sql } from 'postgres';
+import type { Fragment, Sql } from 'postgres';
 import type { z } from 'zod';
 import type { AppConfig, CoachEndpoint } from '../config.ts';
 import type { ChatMessage } from '../llm/types.ts';
@@ -19,6 +19,23 @@ export interface StoreInput<Body> {
   /** When the request arrived: user-authored rows are dated then, replies now. */
   receivedAt: Date;
   now: Date;
+  /**
+   * The trace written in the same statement, for the row's langfuse_trace_id;
+   * null when the trace is written separately (it links the row itself then).
+   */
+  traceId: string | null;
+}
+
+/** How a kind stores its reply: common table expressions, spliced into one statement. */
+export interface StoreStatement {
+  /**
+   * One or more CTEs (`a as (...), stored as (...)`), the last named `stored`
+   * and returning exactly the produced row's `id`. The shared pipeline puts
+   * the trace insert beside them, so reply and trace are one round trip.
+   */
+  ctes: Fragment;
+  /** Kind-specific fields of the response for the produced row's id, such as messageId. */
+  fields(storedId: string): Record<string, unknown>;
 }
 
 export interface Stored {
@@ -34,7 +51,7 @@ export interface CoachKind<Body extends { stream?: boolean | undefined }> {
   bodySchema: z.ZodType<Body>;
   /** The conversation for the LLM, system prompt aside. At most one read. */
   messages(sql: Sql, userId: string, body: Body, config: AppConfig): Promise<ChatMessage[]>;
-  /** Stores the reply in the kind's table. One write. */
-  store(sql: Sql, input: StoreInput<Body>): Promise<Stored>;
+  /** Builds the statement that stores the reply in the kind's table (it runs nothing). */
+  store(sql: Sql, input: StoreInput<Body>): StoreStatement;
   link: TraceLink | null;
 }

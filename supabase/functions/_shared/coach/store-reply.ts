@@ -1,40 +1,101 @@
 /**
  * The step after a successful LLM call, shared by the JSON and the streamed
- * answer: store the reply in the kind's table, then schedule its trace
- * (linked to the stored row). If storing fails, the call still happened and
- * cost money, so its trace is kept, marked as an error, and the error goes on.
+ * answer: store the reply in the kind's table and its trace (linked to the
+ * stored row) in one statement, so both land together, in one round trip.
+ *
+ * A failure to record the trace must never fail the user's call, so if that
+ * statement fails the reply is stored alone and the trace goes to the
+ * background writer (which retries, then logs). If the reply cannot be stored
+ * either, the call still happened and cost money: its trace is kept, marked
+ * as an error, and the error goes on.
  */
-import { describeError } from '../http/errors.ts';
+import type { Sql } from 'postgres';
+import { describeError, isUnknownUser } from '../http/errors.ts';
 import type { LlmResult, LlmUsage } from '../llm/types.ts';
 import type { CoachDeps } from './deps.ts';
-import type { Stored } from './kind.ts';
+import type { CoachKind, Stored, StoreInput } from './kind.ts';
+import { type TraceRecord, traceInsert } from './trace.ts';
 import { type CallRecord, successTrace } from './trace-builders.ts';
 
-export async function storeReply<Body extends { stream?: boolean | undefined }>(
+type AnyBody = { stream?: boolean | undefined };
+
+async function storeWithTrace<Body extends AnyBody>(
+  sql: Sql,
+  kind: CoachKind<Body>,
+  input: StoreInput<Body>,
+  trace: TraceRecord,
+): Promise<Stored> {
+  const { ctes, fields } = kind.store(sql, { ...input, traceId: trace.traceId });
+  const [row] = await sql<{ id: string }[]>`
+    with ${ctes},
+    trace as (${traceInsert(sql, trace, sql`(select id from stored)`)})
+    select id from stored
+  `;
+  if (!row) throw new Error(`storing the ${kind.entityType} returned no row`);
+  return { entityId: row.id, fields: fields(row.id) };
+}
+
+async function storeAlone<Body extends AnyBody>(
+  sql: Sql,
+  kind: CoachKind<Body>,
+  input: StoreInput<Body>,
+): Promise<Stored> {
+  const { ctes, fields } = kind.store(sql, { ...input, traceId: null });
+  const [row] = await sql<{ id: string }[]>`with ${ctes} select id from stored`;
+  if (!row) throw new Error(`storing the ${kind.entityType} returned no row`);
+  return { entityId: row.id, fields: fields(row.id) };
+}
+
+export async function storeReply<Body extends AnyBody>(
   call: CallRecord<Body>,
   deps: CoachDeps,
   result: LlmResult,
   firstTokenAt: number | null = null,
 ): Promise<{ stored: Stored; usage: LlmUsage }> {
   const trace = successTrace(call, result, 'completed', firstTokenAt);
-  let stored: Stored;
-  try {
-    stored = await call.kind.store(deps.sql, {
-      entityId: call.entityId,
-      userId: call.userId,
-      body: call.body,
-      reply: result.text,
-      receivedAt: call.receivedAt,
-      now: deps.clock.now(),
-    });
-  } catch (error) {
+  const input: StoreInput<Body> = {
+    entityId: call.entityId,
+    userId: call.userId,
+    body: call.body,
+    reply: result.text,
+    receivedAt: call.receivedAt,
+    now: deps.clock.now(),
+    traceId: null,
+  };
+  // The call happened and cost money, so a reply that cannot be stored still
+  // gets its trace, marked as an error.
+  const failed = (error: unknown) => {
     const metadata = {
       ...trace.record.metadata,
       status: 'error' as const,
       error: { kind: 'internal' as const, status: null, message: describeError(error) },
     };
     deps.traces.record({ ...trace.record, metadata }, null);
-    throw error;
+    return error;
+  };
+  try {
+    const stored = await storeWithTrace(
+      deps.sql,
+      call.kind,
+      input,
+      deps.traces.storable(trace.record),
+    );
+    return { stored, usage: trace.usage };
+  } catch (combinedError) {
+    // A deleted user's reply cannot be stored alone either.
+    if (isUnknownUser(combinedError)) throw failed(combinedError);
+    deps.log({
+      level: 'warn',
+      msg: 'reply and trace not stored together; storing the reply alone',
+      traceId: call.traceId,
+      error: describeError(combinedError),
+    });
+  }
+  let stored: Stored;
+  try {
+    stored = await storeAlone(deps.sql, call.kind, input);
+  } catch (error) {
+    throw failed(error);
   }
   deps.traces.record({ ...trace.record, entityId: stored.entityId }, call.kind.link);
   return { stored, usage: trace.usage };

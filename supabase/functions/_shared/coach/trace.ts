@@ -4,7 +4,7 @@
  * with its duration and error). Written off the response path and retried, so
  * a slow or failing write never delays or fails the user's call.
  */
-import type { Sql } from 'postgres';
+import type { Fragment, Sql } from 'postgres';
 import type { LlmProviderName } from '../config.ts';
 import { describeError } from '../http/errors.ts';
 import { costUsd, estimateTokens } from '../llm/prices.ts';
@@ -96,31 +96,44 @@ export function metricColumns(metadata: TraceMetadata) {
   };
 }
 
+/**
+ * The INSERT of one trace row, as a fragment to run alone or beside the
+ * reply's insert. `entityId` is SQL: a bound value, or `(select id from
+ * stored)` when the reply is stored by the same statement. The values are
+ * cast because an INSERT ... SELECT does not type its parameters by column.
+ */
+export function traceInsert(sql: Sql, trace: TraceRecord, entityId: Fragment): Fragment {
+  const metrics = metricColumns(trace.metadata);
+  return sql`
+    insert into public.langfuse_traces (
+      trace_id, entity_type, entity_id, user_id, input, output, metadata, tags,
+      provider, model, status, error, latency_ms, input_tokens, output_tokens, total_tokens,
+      cost_usd, usage_source, stream_status
+    )
+    select
+      ${trace.traceId}::uuid, ${trace.entityType}::text, ${entityId}, ${trace.userId}::uuid,
+      ${trace.input}::text, ${trace.output}::text, ${sql.json(trace.metadata as never)}::jsonb,
+      ${trace.tags}::text[], ${metrics.provider}::text, ${metrics.model}::text,
+      ${metrics.status}::text, ${metrics.error}::text, ${metrics.latency_ms}::integer,
+      ${metrics.input_tokens}::integer, ${metrics.output_tokens}::integer,
+      ${metrics.total_tokens}::integer, ${metrics.cost_usd}::numeric,
+      ${metrics.usage_source}::text, ${metrics.stream_status}::text
+  `;
+}
+
 /** Inserts the trace and, in the same statement, links the produced row to it. */
 export async function insertTrace(
   sql: Sql,
   trace: TraceRecord,
   link: TraceLink | null,
 ): Promise<void> {
-  const row = {
-    trace_id: trace.traceId,
-    entity_type: trace.entityType,
-    entity_id: trace.entityId,
-    user_id: trace.userId,
-    input: trace.input,
-    output: trace.output,
-    metadata: sql.json(trace.metadata as never),
-    tags: trace.tags,
-    ...metricColumns(trace.metadata),
-  };
+  const insert = traceInsert(sql, trace, sql`${trace.entityId}::uuid`);
   if (!link) {
-    await sql`insert into public.langfuse_traces ${sql(row)}`;
+    await insert;
     return;
   }
   await sql`
-    with trace as (
-      insert into public.langfuse_traces ${sql(row)} returning trace_id
-    )
+    with trace as (${insert} returning trace_id)
     update ${sql('public')}.${sql(link.table)} set langfuse_trace_id = (select trace_id from trace)
     where id = ${trace.entityId}
   `;
@@ -129,6 +142,8 @@ export async function insertTrace(
 export interface TraceWriter {
   /** Schedules the write; never throws, never delays the caller. */
   record(trace: TraceRecord, link: TraceLink | null): void;
+  /** The trace as it may be stored (PII redacted), for writing it in a statement of one's own. */
+  storable(trace: TraceRecord): TraceRecord;
 }
 
 const RETRY_DELAYS_MS = [50, 250, 1000];
@@ -159,21 +174,18 @@ export function createTraceWriter(
       }
     }
   }
+  const storable = (trace: TraceRecord): TraceRecord => ({
+    ...trace,
+    input: redactor.redact(trace.input),
+    output: redactor.redact(trace.output),
+  });
   return {
+    storable,
     record(trace, link) {
       // Starts on the next macrotask, so the answer is written to the client
       // before this write's own work (building the row, the socket write).
       waitUntil(
-        new Promise((resolve) => setTimeout(resolve, 0)).then(() =>
-          write(
-            {
-              ...trace,
-              input: redactor.redact(trace.input),
-              output: redactor.redact(trace.output),
-            },
-            link,
-          ),
-        ),
+        new Promise((resolve) => setTimeout(resolve, 0)).then(() => write(storable(trace), link)),
       );
     },
   };

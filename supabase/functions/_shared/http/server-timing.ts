@@ -5,18 +5,20 @@
 export interface ServerTiming {
   /** Ends the current phase under `name` and starts the next. */
   mark(name: string): void;
+  /** The phases, then `total`: all of the handler's time, phases or not. */
   header(): string;
 }
 
 export function startServerTiming(): ServerTiming {
   const phases: string[] = [];
-  let last = performance.now();
+  const started = performance.now();
+  let last = started;
   return {
     mark(name) {
       const now = performance.now();
       phases.push(`${name};dur=${(now - last).toFixed(2)}`);
       last = now;
     },
-    header: () => phases.join(', '),
+    header: () => [...phases, `total;dur=${(performance.now() - started).toFixed(2)}`].join(', '),
   };
 }

@@ -49,14 +49,22 @@ export const aiCoach: CoachKind<AiCoachBody> = {
     return [...bounded, { role: 'user', content: body.message }];
   },
 
-  async store(sql, { entityId, userId, body, reply, receivedAt, now }) {
+  store(sql, { entityId, userId, body, reply, receivedAt, now, traceId }) {
     const conversationId = body.conversationId ?? crypto.randomUUID();
-    await sql`
-      insert into public.ai_coach_messages (id, user_id, conversation_id, role, content, created_at)
-      values
-        (${crypto.randomUUID()}, ${userId}, ${conversationId}, 'user', ${body.message}, ${receivedAt}),
-        (${entityId}, ${userId}, ${conversationId}, 'assistant', ${reply}, ${now})
-    `;
-    return { entityId, fields: { messageId: entityId, conversationId } };
+    return {
+      ctes: sql`
+        user_turn as (
+          insert into public.ai_coach_messages (id, user_id, conversation_id, role, content, created_at)
+          values (${crypto.randomUUID()}, ${userId}, ${conversationId}, 'user', ${body.message}, ${receivedAt})
+        ),
+        stored as (
+          insert into public.ai_coach_messages
+            (id, user_id, conversation_id, role, content, created_at, langfuse_trace_id)
+          values (${entityId}, ${userId}, ${conversationId}, 'assistant', ${reply}, ${now}, ${traceId})
+          returning id
+        )
+      `,
+      fields: (storedId) => ({ messageId: storedId, conversationId }),
+    };
   },
 };

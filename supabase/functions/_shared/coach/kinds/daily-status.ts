@@ -45,31 +45,34 @@ export const dailyStatus: CoachKind<DailyStatusBody> = {
     return [{ role: 'user', content: lines.filter(Boolean).join('\n') }];
   },
 
-  async store(sql, { entityId, userId, body, reply, now }) {
+  store(sql, { entityId, userId, body, reply, now }) {
     const date = statusDate(body, now);
     const completed = body.missionCompleted ?? null;
-    const [row] = await sql<{ id: string }[]>`
-      insert into public.daily_statuses as d
-        (id, user_id, status_date, mood, note, mission, mission_completed, mission_completed_at, coach_comment)
-      values (
-        ${entityId}, ${userId}, ${date}, ${body.mood ?? null}, ${body.note ?? null}, ${body.mission ?? null},
-        coalesce(${completed}::boolean, false), case when ${completed}::boolean then ${now}::timestamptz end,
-        ${reply}
-      )
-      on conflict (user_id, status_date) do update set
-        mood = coalesce(excluded.mood, d.mood),
-        note = coalesce(excluded.note, d.note),
-        mission = coalesce(excluded.mission, d.mission),
-        mission_completed = coalesce(${completed}::boolean, d.mission_completed),
-        mission_completed_at = case
-          when ${completed}::boolean is null then d.mission_completed_at
-          when ${completed}::boolean then coalesce(d.mission_completed_at, ${now}::timestamptz)
-        end,
-        coach_comment = excluded.coach_comment,
-        updated_at = ${now}
-      returning id
-    `;
-    if (!row) throw new Error('daily status upsert returned no row');
-    return { entityId: row.id, fields: { dailyStatusId: row.id, date } };
+    return {
+      ctes: sql`
+        stored as (
+          insert into public.daily_statuses as d
+            (id, user_id, status_date, mood, note, mission, mission_completed, mission_completed_at, coach_comment)
+          values (
+            ${entityId}, ${userId}, ${date}, ${body.mood ?? null}, ${body.note ?? null}, ${body.mission ?? null},
+            coalesce(${completed}::boolean, false), case when ${completed}::boolean then ${now}::timestamptz end,
+            ${reply}
+          )
+          on conflict (user_id, status_date) do update set
+            mood = coalesce(excluded.mood, d.mood),
+            note = coalesce(excluded.note, d.note),
+            mission = coalesce(excluded.mission, d.mission),
+            mission_completed = coalesce(${completed}::boolean, d.mission_completed),
+            mission_completed_at = case
+              when ${completed}::boolean is null then d.mission_completed_at
+              when ${completed}::boolean then coalesce(d.mission_completed_at, ${now}::timestamptz)
+            end,
+            coach_comment = excluded.coach_comment,
+            updated_at = ${now}
+          returning id
+        )
+      `,
+      fields: (storedId) => ({ dailyStatusId: storedId, date }),
+    };
   },
 };

@@ -42,10 +42,16 @@ export const encouragement: CoachKind<EncouragementBody> = {
     return [{ role: 'user', content }];
   },
 
-  async store(sql, { entityId, userId, reply }) {
-    await sql`
-      insert into public.encouragement_messages (id, user_id, body) values (${entityId}, ${userId}, ${reply})
-    `;
-    return { entityId, fields: { encouragementId: entityId } };
+  store(sql, { entityId, userId, reply, traceId }) {
+    return {
+      ctes: sql`
+        stored as (
+          insert into public.encouragement_messages (id, user_id, body, langfuse_trace_id)
+          values (${entityId}, ${userId}, ${reply}, ${traceId})
+          returning id
+        )
+      `,
+      fields: (storedId) => ({ encouragementId: storedId }),
+    };
   },
 };

@@ -18,11 +18,17 @@ export const reflection: CoachKind<ReflectionBody> = {
     return [{ role: 'user', content: body.body }];
   },
 
-  async store(sql, { entityId, userId, body, reply, receivedAt }) {
-    await sql`
-      insert into public.reflections (id, user_id, body, coach_reply, created_at, updated_at)
-      values (${entityId}, ${userId}, ${body.body}, ${reply}, ${receivedAt}, ${receivedAt})
-    `;
-    return { entityId, fields: { reflectionId: entityId } };
+  store(sql, { entityId, userId, body, reply, receivedAt, traceId }) {
+    return {
+      ctes: sql`
+        stored as (
+          insert into public.reflections
+            (id, user_id, body, coach_reply, created_at, updated_at, langfuse_trace_id)
+          values (${entityId}, ${userId}, ${body.body}, ${reply}, ${receivedAt}, ${receivedAt}, ${traceId})
+          returning id
+        )
+      `,
+      fields: (storedId) => ({ reflectionId: storedId }),
+    };
   },
 };

@@ -1,0 +1,186 @@
+/**
+ * The ai-coach part of `npm run bench`: the same request through the function
+ * (Deno server, JWT check, rate limit, prompt, store; trace written in the
+ * background) and straight to the mock LLM, at a fixed mock latency, for 1,
+ * 16 and 64 concurrent clients. Target on 2 cores: overhead p50 <= 2 ms and
+ * p99 <= 10 ms at 16 clients.
+ *
+ * Besides latency it reports the median of each Server-Timing phase and the
+ * CPU each process spent per function request, which is what decides the
+ * tail once the 2 cores are shared by everything.
+ */
+import { freePort } from '../tests/support/test-cluster.ts';
+import { type Distribution, distribution, load, round } from './lib/bench-stats.ts';
+import { connect } from './lib/connect.ts';
+import { cpuMs } from './lib/cpu.ts';
+import { startFunctionsServer } from './lib/functions-server.ts';
+import { createKeys, platformEnv, signUserToken } from './lib/keys.ts';
+import { startMockLlmProcess } from './lib/mock-llm-process.ts';
+import { ensureUser } from './lib/users.ts';
+
+export interface OverheadRow {
+  clients: number;
+  requests: number;
+  function: Distribution;
+  direct: Distribution;
+  overhead: Omit<Distribution, 'count'>;
+  /** Median ms of each Server-Timing phase of the function. */
+  phases: Record<string, number>;
+  /** CPU ms per function request, by process; null where /proc is missing. */
+  cpuPerRequest: {
+    functions: number | null;
+    postgres: number | null;
+    mockLlm: number | null;
+    bench: number | null;
+  };
+}
+
+export interface OverheadBench {
+  /** What the functions ran with, such as the pooler-safe default or DB_PREPARE=true. */
+  configuration: string;
+  env: Record<string, string>;
+  mockLatencyMs: number;
+  rows: OverheadRow[];
+}
+
+const MESSAGE = 'I keep skipping my morning run. Any advice?';
+const ROUNDS = 4;
+
+async function cpuSnapshot(pids: { functions: number; mockLlm: number }) {
+  const [functions, postgres, mockLlm] = await Promise.all([
+    cpuMs({ pid: pids.functions }),
+    cpuMs({ command: 'postgres' }),
+    cpuMs({ pid: pids.mockLlm }),
+  ]);
+  const self = process.cpuUsage();
+  return { functions, postgres, mockLlm, bench: (self.user + self.system) / 1000 };
+}
+
+export async function benchOverhead(
+  databaseUrl: string,
+  options: {
+    configuration: string;
+    /** Function settings on top of the benchmark's, such as DB_PREPARE. */
+    env: Record<string, string>;
+    mockLatencyMs: number;
+    concurrency: number[];
+    requestsPerClient: number;
+  },
+): Promise<OverheadBench> {
+  const mock = await startMockLlmProcess({ latencyMs: options.mockLatencyMs });
+  const keys = await createKeys();
+  const port = await freePort();
+  const server = await startFunctionsServer({
+    port,
+    env: {
+      ...platformEnv(keys, `http://127.0.0.1:${port}`, databaseUrl),
+      LLM_PROVIDER: 'openai',
+      OPENAI_API_KEY: 'bench',
+      OPENAI_BASE_URL: mock.openaiBaseUrl,
+      LLM_MAX_RETRIES: '0',
+      RATE_LIMIT_AI_COACH: '100000000/60s',
+      ...options.env,
+    },
+    onLog: () => {},
+  });
+  const db = connect(databaseUrl);
+  const user = await ensureUser(db, 'bench@example.com');
+  await db.end();
+  const token = await signUserToken(keys, { sub: user.id });
+
+  const phases = new Map<string, number[]>();
+  const viaFunction = async () => {
+    const res = await fetch(`${server.url}/functions/v1/ai-coach`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ message: MESSAGE }),
+    });
+    if (res.status !== 200) throw new Error(`ai-coach answered ${res.status}: ${await res.text()}`);
+    await res.arrayBuffer();
+    for (const phase of (res.headers.get('server-timing') ?? '').split(', ')) {
+      const [name, duration] = phase.split(';dur=');
+      if (!name || !duration) continue;
+      const samples = phases.get(name) ?? [];
+      samples.push(Number(duration));
+      phases.set(name, samples);
+    }
+  };
+  const direct = async () => {
+    const res = await fetch(`${mock.openaiBaseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer bench', 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: MESSAGE }],
+        max_completion_tokens: 600,
+      }),
+    });
+    await res.arrayBuffer();
+  };
+
+  try {
+    // Warm up both paths (JIT, connection pools, Deno module cache).
+    await load(4, 10, viaFunction);
+    await load(4, 10, direct);
+
+    const rows: OverheadRow[] = [];
+    const pids = { functions: server.process.pid as number, mockLlm: mock.pid };
+    for (const clients of options.concurrency) {
+      phases.clear();
+      const perClient = Math.max(
+        ROUNDS,
+        Math.round((options.requestsPerClient * 16) / Math.max(clients, 4) / ROUNDS),
+      );
+      // Rounds alternate between the two paths, so a slow spell of the
+      // machine falls on both rather than on one.
+      const functionSamples: number[] = [];
+      const directSamples: number[] = [];
+      const cpu = { functions: 0, postgres: 0, mockLlm: 0, bench: 0 };
+      let cpuKnown = true;
+      for (let round = 0; round < ROUNDS; round += 1) {
+        const before = await cpuSnapshot(pids);
+        functionSamples.push(...(await load(clients, perClient, viaFunction)));
+        // Let the last requests' background work land before reading CPU.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const after = await cpuSnapshot(pids);
+        for (const name of Object.keys(cpu) as (keyof typeof cpu)[]) {
+          const [end, start] = [after[name], before[name]];
+          if (end === null || start === null) cpuKnown = false;
+          else cpu[name] += end - start;
+        }
+        directSamples.push(...(await load(clients, perClient, direct)));
+      }
+      const fn = distribution(functionSamples);
+      const base = distribution(directSamples);
+      rows.push({
+        clients,
+        requests: fn.count,
+        function: fn,
+        direct: base,
+        overhead: {
+          p50: round(fn.p50 - base.p50),
+          p95: round(fn.p95 - base.p95),
+          p99: round(fn.p99 - base.p99),
+        },
+        phases: Object.fromEntries(
+          [...phases].map(([name, samples]) => [name, distribution(samples).p50]),
+        ),
+        cpuPerRequest: {
+          functions: cpuKnown ? round(cpu.functions / fn.count, 3) : null,
+          postgres: cpuKnown ? round(cpu.postgres / fn.count, 3) : null,
+          mockLlm: cpuKnown ? round(cpu.mockLlm / fn.count, 3) : null,
+          bench: cpuKnown ? round(cpu.bench / fn.count, 3) : null,
+        },
+      });
+    }
+    return {
+      configuration: options.configuration,
+      env: options.env,
+      mockLatencyMs: options.mockLatencyMs,
+      rows,
+    };
+  } finally {
+    await server.stop();
+    await mock.stop();
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The Langfuse part of `npm run bench`: one sync pass over 10,000 pending
+ * scores (2,500 traces exported in the same pass) to the local Langfuse
+ * server: time, peak memory, scores per minute (target >= 20,000).
+ */
+import { LangfuseClient } from '@langfuse/client';
+import { loadSyncConfig } from '../supabase/functions/_shared/langfuse/config.ts';
+import { runSync } from '../supabase/functions/_shared/langfuse/sync.ts';
+import { startLangfuseServer } from '../tests/support/langfuse-server.ts';
+import { round } from './lib/bench-stats.ts';
+import { connect } from './lib/connect.ts';
+import { ensureUser } from './lib/users.ts';
+
+export interface SyncBench {
+  pendingScores: number;
+  scoresSent: number;
+  tracesExported: number;
+  deliveredToLangfuse: number;
+  seconds: number;
+  scoresPerMinute: number;
+  peakRssMb: number;
+  rssGrowthMb: number;
+}
+
+export async function benchSync(databaseUrl: string, pendingScores = 10_000): Promise<SyncBench> {
+  const db = connect(databaseUrl);
+  const user = await ensureUser(db, 'bench@example.com');
+  await db`delete from public.langfuse_traces`;
+  await db`
+    with traces as (
+      insert into public.langfuse_traces (trace_id, entity_type, entity_id, user_id, input, output, metadata, tags)
+      select gen_random_uuid(), 'ai_coach_message', gen_random_uuid(), ${user.id}, 'How do I start?', 'Start small.',
+             '{"provider":"openai","model":"gpt-4o-mini","latency_ms":800,"input_tokens":95,"output_tokens":34,"total_tokens":129,"cost_usd":0.0000346,"usage_source":"provider","status":"success"}',
+             array['ai-coach', 'openai']
+      from generate_series(1, ${pendingScores / 4})
+      returning trace_id
+    )
+    insert into public.langfuse_scores (trace_id, score_name, value)
+    select trace_id, name, 1 from traces
+    cross join unnest(array['user_feedback', 'mission_completed', 'next_day_activity', 'weekly_completion_rate']) as name
+  `;
+  const langfuse = await startLangfuseServer();
+  try {
+    const config = loadSyncConfig({
+      LANGFUSE_PUBLIC_KEY: langfuse.publicKey,
+      LANGFUSE_SECRET_KEY: langfuse.secretKey,
+      LANGFUSE_BASE_URL: langfuse.url,
+      SYNC_MAX_SCORES: String(pendingScores),
+      SYNC_MAX_TRACES: String(pendingScores),
+      SYNC_TIME_BUDGET_MS: '600000',
+    });
+    global.gc?.();
+    const baselineRss = process.memoryUsage().rss;
+    let peakRss = baselineRss;
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    }, 5);
+    const started = performance.now();
+    const summary = await runSync({
+      sql: db,
+      config,
+      clock: { now: () => new Date() },
+      langfuse: new LangfuseClient({
+        publicKey: langfuse.publicKey,
+        secretKey: langfuse.secretKey,
+        baseUrl: langfuse.url,
+      }),
+    });
+    const elapsedMs = performance.now() - started;
+    clearInterval(sampler);
+    return {
+      pendingScores,
+      scoresSent: summary.scoresSent,
+      tracesExported: summary.tracesExported,
+      deliveredToLangfuse: langfuse.scores.size,
+      seconds: round(elapsedMs / 1000),
+      scoresPerMinute: Math.round((summary.scoresSent / elapsedMs) * 60_000),
+      peakRssMb: round(peakRss / 2 ** 20),
+      rssGrowthMb: round((peakRss - baselineRss) / 2 ** 20),
+    };
+  } finally {
+    await langfuse.stop();
+    await db.end();
+  }
+}

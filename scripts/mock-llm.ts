@@ -1,0 +1,56 @@
+/**
+ * `npm run mock-llm`: the local mock LLM on its own, for pointing any server
+ * at it (`supabase functions serve` with OPENAI_BASE_URL or ANTHROPIC_BASE_URL)
+ * and for the benchmark, which needs it in a process of its own.
+ *
+ *   npm run mock-llm -- [--port 54329] [--latency 150] [--chunk-delay 20] [--ready-json]
+ *
+ * With --ready-json it prints one JSON line with its URLs once listening.
+ * Ctrl-C or SIGTERM stops it.
+ */
+import { parseArgs } from 'node:util';
+import { startMockLlm } from '../tests/support/mock-llm.ts';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '54329' },
+    latency: { type: 'string', default: '150' },
+    'chunk-delay': { type: 'string', default: '20' },
+    'ready-json': { type: 'boolean', default: false },
+  },
+});
+
+function nonNegative(name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) {
+    console.error(`--${name} must be a whole number of 0 or more, not "${text}"`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const mock = await startMockLlm({
+  port: nonNegative('port', values.port),
+  behavior: {
+    latencyMs: nonNegative('latency', values.latency),
+    chunkDelayMs: nonNegative('chunk-delay', values['chunk-delay']),
+  },
+});
+if (values['ready-json']) {
+  console.log(
+    JSON.stringify({
+      ready: true,
+      url: mock.url,
+      openaiBaseUrl: mock.openaiBaseUrl,
+      anthropicBaseUrl: mock.anthropicBaseUrl,
+    }),
+  );
+} else {
+  console.log(`mock LLM listening
+  OpenAI-compatible:  OPENAI_BASE_URL=${mock.openaiBaseUrl}
+  Anthropic:          ANTHROPIC_BASE_URL=${mock.anthropicBaseUrl}
+  latency ${values.latency} ms, ${values['chunk-delay']} ms between streamed chunks; Ctrl-C stops it`);
+}
+const stop = () => void mock.stop().then(() => process.exit(0));
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);
