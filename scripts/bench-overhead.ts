@@ -65,6 +65,8 @@ export async function benchOverhead(
     mockLatencyMs: number;
     concurrency: number[];
     requestsPerClient: number;
+    /** Each client continues one conversation instead of starting new ones. */
+    conversation?: boolean;
   },
 ): Promise<OverheadBench> {
   const mock = await startMockLlmProcess({ latencyMs: options.mockLatencyMs });
@@ -89,14 +91,19 @@ export async function benchOverhead(
   const token = await signUserToken(keys, { sub: user.id });
 
   const phases = new Map<string, number[]>();
-  const viaFunction = async () => {
+  // In a conversation, each client goes on with its own: the history is read
+  // with the rate-limit count and goes into the prompt.
+  const conversations = new Map<number, string>();
+  const viaFunction = async (client: number) => {
+    const conversationId = options.conversation ? conversations.get(client) : undefined;
     const res = await fetch(`${server.url}/functions/v1/ai-coach`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ message: MESSAGE }),
+      body: JSON.stringify({ message: MESSAGE, conversationId }),
     });
     if (res.status !== 200) throw new Error(`ai-coach answered ${res.status}: ${await res.text()}`);
-    await res.arrayBuffer();
+    const answer = (await res.json()) as { conversationId: string };
+    if (options.conversation) conversations.set(client, answer.conversationId);
     for (const phase of (res.headers.get('server-timing') ?? '').split(', ')) {
       const [name, duration] = phase.split(';dur=');
       if (!name || !duration) continue;

@@ -36,14 +36,21 @@ const PARTS = new Set(
  * direct connection with prepared statements and one pipelined connection.
  * DB_POOL_MAX and DB_PREPARE in the environment override the first.
  */
+const poolerSafeEnv = {
+  DB_POOL_MAX: process.env.DB_POOL_MAX ?? '10',
+  DB_PREPARE: process.env.DB_PREPARE ?? 'false',
+};
 const OVERHEAD_CONFIGURATIONS = [
   {
     configuration: 'pooler-safe default',
-    env: {
-      DB_POOL_MAX: process.env.DB_POOL_MAX ?? '10',
-      DB_PREPARE: process.env.DB_PREPARE ?? 'false',
-    },
+    env: poolerSafeEnv,
     concurrency: [1, 16, 64],
+  },
+  {
+    configuration: 'pooler-safe default, each client in a conversation',
+    env: poolerSafeEnv,
+    concurrency: [16],
+    conversation: true,
   },
   {
     configuration: 'direct connection',

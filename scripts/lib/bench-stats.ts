@@ -33,14 +33,14 @@ export function distribution(samples: number[]): Distribution {
 export async function load(
   clients: number,
   perClient: number,
-  request: () => Promise<void>,
+  request: (client: number) => Promise<void>,
 ): Promise<number[]> {
   const samples: number[] = [];
   await Promise.all(
-    Array.from({ length: clients }, async () => {
+    Array.from({ length: clients }, async (_, client) => {
       for (let i = 0; i < perClient; i += 1) {
         const started = performance.now();
-        await request();
+        await request(client);
         samples.push(performance.now() - started);
       }
     }),

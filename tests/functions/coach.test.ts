@@ -376,6 +376,33 @@ describe('the other coach endpoints', () => {
     expect(linked?.langfuse_trace_id).toBe(body.traceId);
   });
 
+  it('encouragement writes from the newest three logged days', async () => {
+    const walker = await insertUser(db.sql);
+    await db.sql`
+      insert into public.daily_statuses
+        (user_id, status_date, mood, mission, mission_completed, mission_completed_at)
+      values
+        (${walker.id}, '2026-11-01', 2, 'walk 5 minutes', false, null),
+        (${walker.id}, '2026-11-02', 3, 'walk 10 minutes', true, '2026-11-02T18:00:00Z'),
+        (${walker.id}, '2026-11-03', 4, 'walk 15 minutes', true, '2026-11-03T18:00:00Z'),
+        (${walker.id}, '2026-11-04', 5, 'walk 20 minutes', false, null)
+    `;
+    const res = await fx.handler(encouragement)(
+      post('encouragement', {}, await fx.token(walker.id)),
+    );
+    expect(res.status).toBe(200);
+    const sent = mock.requests.at(-1)?.body.messages as { role: string; content: string }[];
+    const prompt = sent.at(-1)?.content ?? '';
+    expect(prompt).toContain(
+      [
+        '2026-11-04: mood 5/5, mission "walk 20 minutes"',
+        '2026-11-03: mood 4/5, mission "walk 15 minutes" (completed)',
+        '2026-11-02: mood 3/5, mission "walk 10 minutes" (completed)',
+      ].join('\n'),
+    );
+    expect(prompt).not.toContain('2026-11-01');
+  });
+
   it('reflection stores the reflection with the coach reply', async () => {
     const res = await fx.handler(reflection)(
       post('reflection', { body: 'I ran twice this week.' }, token),

@@ -1,8 +1,10 @@
 /**
  * The coach pipeline behind every LLM endpoint:
  *
- *   route -> auth -> body -> rate limit -> prompt -> LLM -> store -> respond
- *                                                       \-> trace (off the response path)
+ *   route -> auth -> body -> rate limit + prompt context -> LLM -> reply + trace -> respond
+ *
+ * Two statements per call: the rate-limit count (with what the prompt needs
+ * from the database) and the reply stored with its trace.
  *
  * A handler is built from its kind and its dependencies, so tests build the
  * same handler with real Postgres and the mock LLM.
@@ -22,40 +24,68 @@ import { assertRoute } from '../http/route.ts';
 import { startServerTiming } from '../http/server-timing.ts';
 import { SYSTEM_PROMPTS } from '../llm/prompts.ts';
 import { LlmError, type LlmProvider, type LlmRequest } from '../llm/types.ts';
-import { checkRateLimit, rateLimitHeaders } from '../rate-limit/limiter.ts';
+import {
+  type RateLimitDecision,
+  type RateLimitRow,
+  rateLimitDecision,
+  rateLimitHeaders,
+  rateLimitStatement,
+} from '../rate-limit/limiter.ts';
 import { type CoachDeps, llmHttpError } from './deps.ts';
 import type { CoachKind } from './kind.ts';
 import { storeReply } from './store-reply.ts';
 import { streamReply } from './stream.ts';
 import { type CallRecord, failureTrace } from './trace-builders.ts';
 
-async function enforceRateLimit(
+/**
+ * Counts the request against the endpoint's limit and, when it is allowed,
+ * reads the kind's prompt context in the same statement: one round trip.
+ * Over the limit it throws 429 (and the LLM is never called).
+ */
+async function enforceRateLimit<Body extends { stream?: boolean | undefined }>(
   deps: CoachDeps,
+  kind: CoachKind<Body>,
   userId: string,
-  endpoint: CoachKind<never>['endpoint'],
-): Promise<Record<string, string>> {
-  const policy = deps.config.rateLimits[endpoint];
-  let decision: Awaited<ReturnType<typeof checkRateLimit>>;
+  body: Body,
+): Promise<{ headers: Record<string, string>; context: unknown }> {
+  const policy = deps.config.rateLimits[kind.endpoint];
+  const context = kind.context(deps.sql, userId, body, deps.config);
+  const now = deps.clock.now();
+  let decision: RateLimitDecision;
+  let row: (RateLimitRow & { context?: unknown }) | undefined;
   try {
-    decision = await checkRateLimit(deps.sql, userId, endpoint, policy, deps.clock.now());
+    [row] = await deps.sql<(RateLimitRow & { context?: unknown })[]>`${rateLimitStatement(
+      deps.sql,
+      userId,
+      kind.endpoint,
+      policy,
+      now,
+      context ? { name: 'context', value: context } : null,
+    )}`;
+    decision = rateLimitDecision(row, kind.endpoint, policy, now);
   } catch (error) {
     if (isUnknownUser(error)) throw unknownUser();
     deps.log({
       level: 'warn',
       msg: 'rate limit check failed',
-      endpoint,
+      endpoint: kind.endpoint,
       failMode: deps.config.rateLimitFailMode,
       error: describeError(error),
     });
-    if (deps.config.rateLimitFailMode === 'open') return {};
-    throw serviceUnavailable('The rate limiter is unavailable. Please try again shortly.');
+    if (deps.config.rateLimitFailMode === 'closed') {
+      throw serviceUnavailable('The rate limiter is unavailable. Please try again shortly.');
+    }
+    // Open: the request goes on unlimited, and its context is read alone.
+    if (!context) return { headers: {}, context: null };
+    const [alone] = await deps.sql<{ context: unknown }[]>`select ${context} as context`;
+    return { headers: {}, context: alone?.context ?? null };
   }
   const headers = rateLimitHeaders(decision);
   if (!decision.allowed) {
     throw new HttpError(
       429,
       'rate_limited',
-      `Too many requests to ${endpoint}: the limit is ${policy.limit} per ${policy.windowSeconds} seconds.`,
+      `Too many requests to ${kind.endpoint}: the limit is ${policy.limit} per ${policy.windowSeconds} seconds.`,
       {
         details: {
           limit: policy.limit,
@@ -66,7 +96,7 @@ async function enforceRateLimit(
       },
     );
   }
-  return headers;
+  return { headers, context: row?.context ?? null };
 }
 
 export function createCoachHandler<Body extends { stream?: boolean | undefined }>(
@@ -83,12 +113,17 @@ export function createCoachHandler<Body extends { stream?: boolean | undefined }
       timing.mark('auth');
       const body = await readJsonBody(req, kind.bodySchema, deps.config.maxBodyBytes);
       timing.mark('body');
-      const limitHeaders = await enforceRateLimit(deps, user.userId, kind.endpoint);
+      const { headers: limitHeaders, context } = await enforceRateLimit(
+        deps,
+        kind,
+        user.userId,
+        body,
+      );
       timing.mark('ratelimit');
       const llmConfig = deps.config.llm;
       if (!deps.llm || !llmConfig) throw serviceUnavailable('No LLM provider is configured.');
 
-      const messages = await kind.messages(deps.sql, user.userId, body, deps.config);
+      const messages = kind.messages(body, context, deps.config);
       timing.mark('prompt');
       const request: LlmRequest = {
         system: SYSTEM_PROMPTS[kind.entityType],

@@ -49,8 +49,14 @@ export interface CoachKind<Body extends { stream?: boolean | undefined }> {
   endpoint: CoachEndpoint;
   entityType: EntityType;
   bodySchema: z.ZodType<Body>;
-  /** The conversation for the LLM, system prompt aside. At most one read. */
-  messages(sql: Sql, userId: string, body: Body, config: AppConfig): Promise<ChatMessage[]>;
+  /**
+   * What the prompt needs from the database, as one SQL expression yielding
+   * JSON, or null when it needs nothing. It is read in the rate-limit
+   * statement (only when the request is allowed), so it costs no round trip.
+   */
+  context(sql: Sql, userId: string, body: Body, config: AppConfig): Fragment | null;
+  /** The conversation for the LLM, system prompt aside, from the body and the context read. */
+  messages(body: Body, context: unknown, config: AppConfig): ChatMessage[];
   /** Builds the statement that stores the reply in the kind's table (it runs nothing). */
   store(sql: Sql, input: StoreInput<Body>): StoreStatement;
   link: TraceLink | null;

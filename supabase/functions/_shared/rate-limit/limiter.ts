@@ -1,13 +1,13 @@
 /**
  * Per user and endpoint rate limiting over public.check_rate_limit(): one
  * round trip that counts the request atomically and returns the window's
- * count. This module only decides and builds the headers.
+ * count. This module builds that statement, decides, and builds the headers.
  *
  * Headers: IETF draft-11 `RateLimit-Policy` and `RateLimit`, plus the common
  * `X-RateLimit-Limit/Remaining/Reset` (Reset in epoch seconds, as GitHub and
  * others use it) and, on 429, `Retry-After` in seconds.
  */
-import type { Sql } from 'postgres';
+import type { Fragment, Sql } from 'postgres';
 import type { RateLimitPolicy } from '../config.ts';
 
 export interface RateLimitDecision {
@@ -22,21 +22,43 @@ export interface RateLimitDecision {
   resetSeconds: number;
 }
 
-export async function checkRateLimit(
+/** What check_rate_limit returns, plus whatever the caller read beside it. */
+export interface RateLimitRow {
+  request_count: number;
+  window_end: Date;
+}
+
+/**
+ * The statement that counts one request, as a fragment, so a caller can read
+ * what it needs next in the same round trip: `extra` is a select-list entry
+ * evaluated only when the request is within the limit (a CASE branch not
+ * taken runs nothing).
+ */
+export function rateLimitStatement(
   sql: Sql,
   userId: string,
   endpoint: string,
   policy: RateLimitPolicy,
   now: Date,
-): Promise<RateLimitDecision> {
+  extra: { name: string; value: Fragment } | null = null,
+): Fragment {
   // A counter is not worth a WAL flush: with synchronous_commit off for this
   // one-statement transaction, a crash can forget the last few increments,
   // and the request does not wait for the disk.
-  const [row] = await sql<{ request_count: number; window_end: Date }[]>`
+  return sql`
     select limits.request_count, limits.window_end
+      ${extra ? sql`, case when limits.request_count <= ${policy.limit} then ${extra.value} end as ${sql(extra.name)}` : sql``}
     from set_config('synchronous_commit', 'off', true),
       public.check_rate_limit(${userId}, ${endpoint}, ${policy.windowSeconds}, ${now}) as limits
   `;
+}
+
+export function rateLimitDecision(
+  row: RateLimitRow | undefined,
+  endpoint: string,
+  policy: RateLimitPolicy,
+  now: Date,
+): RateLimitDecision {
   if (!row) throw new Error('check_rate_limit returned no row');
   const resetSeconds = Math.max(1, Math.ceil((row.window_end.getTime() - now.getTime()) / 1000));
   return {

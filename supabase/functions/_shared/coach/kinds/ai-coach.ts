@@ -32,20 +32,22 @@ export const aiCoach: CoachKind<AiCoachBody> = {
   bodySchema: AiCoachBodySchema,
   link: { table: 'ai_coach_messages' },
 
-  async messages(sql, userId, body, config) {
-    const history = body.conversationId
-      ? await sql<ChatMessage[]>`
-          select role, content from public.ai_coach_messages
-          where user_id = ${userId} and conversation_id = ${body.conversationId}
-          order by created_at desc
-          limit ${config.history.maxTurns}
-        `
-      : [];
-    const bounded = boundHistory(
-      history.map((row) => ({ role: row.role, content: row.content })),
-      config.history.maxTurns,
-      config.history.maxChars,
-    );
+  context(sql, userId, body, config) {
+    if (!body.conversationId) return null;
+    return sql`(
+      select coalesce(json_agg(json_build_object('role', role, 'content', content) order by created_at desc), '[]'::json)
+      from (
+        select role, content, created_at from public.ai_coach_messages
+        where user_id = ${userId} and conversation_id = ${body.conversationId}
+        order by created_at desc
+        limit ${config.history.maxTurns}
+      ) recent
+    )`;
+  },
+
+  messages(body, context, config) {
+    const newestFirst = (context as ChatMessage[] | null) ?? [];
+    const bounded = boundHistory(newestFirst, config.history.maxTurns, config.history.maxChars);
     return [...bounded, { role: 'user', content: body.message }];
   },
 

@@ -32,7 +32,9 @@ export const dailyStatus: CoachKind<DailyStatusBody> = {
   bodySchema: DailyStatusBodySchema,
   link: null,
 
-  async messages(_sql, _userId, body) {
+  context: () => null,
+
+  messages(body) {
     const lines = [
       body.date ? `Day: ${body.date}` : 'Day: today',
       body.mood !== undefined ? `Mood: ${body.mood}/5` : '',

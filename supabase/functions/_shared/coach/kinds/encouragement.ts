@@ -21,12 +21,19 @@ export const encouragement: CoachKind<EncouragementBody> = {
   bodySchema: EncouragementBodySchema,
   link: { table: 'encouragement_messages' },
 
-  async messages(sql, userId, body) {
-    const days = await sql<RecentDay[]>`
-      select status_date::text, mood, mission, mission_completed
-      from public.daily_statuses where user_id = ${userId}
-      order by status_date desc limit 3
-    `;
+  context(sql, userId) {
+    return sql`(
+      select coalesce(json_agg(day order by day.status_date desc), '[]'::json)
+      from (
+        select status_date::text, mood, mission, mission_completed
+        from public.daily_statuses where user_id = ${userId}
+        order by status_date desc limit 3
+      ) day
+    )`;
+  },
+
+  messages(body, context) {
+    const days = (context as RecentDay[] | null) ?? [];
     const lines = days.map(
       (day) =>
         `${day.status_date}: mood ${day.mood ?? '?'}/5, mission "${day.mission ?? 'none'}"` +

@@ -14,7 +14,9 @@ export const reflection: CoachKind<ReflectionBody> = {
   bodySchema: ReflectionBodySchema,
   link: { table: 'reflections' },
 
-  async messages(_sql, _userId, body) {
+  context: () => null,
+
+  messages(body) {
     return [{ role: 'user', content: body.body }];
   },
 
