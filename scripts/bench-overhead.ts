@@ -10,7 +10,13 @@
  * tail once the 2 cores are shared by everything.
  */
 import { freePort } from '../tests/support/test-cluster.ts';
-import { type Distribution, distribution, load, round } from './lib/bench-stats.ts';
+import {
+  type Distribution,
+  distribution,
+  interleavedRounds,
+  load,
+  round,
+} from './lib/bench-stats.ts';
 import { connect } from './lib/connect.ts';
 import { cpuMs } from './lib/cpu.ts';
 import { startFunctionsServer } from './lib/functions-server.ts';
@@ -135,30 +141,16 @@ export async function benchOverhead(
     for (const clients of options.concurrency) {
       phases.clear();
       const perClient = Math.max(
-        ROUNDS,
+        1,
         Math.round((options.requestsPerClient * 16) / Math.max(clients, 4) / ROUNDS),
       );
-      // Rounds alternate between the two paths, so a slow spell of the
-      // machine falls on both rather than on one.
-      const functionSamples: number[] = [];
-      const directSamples: number[] = [];
-      const cpu = { functions: 0, postgres: 0, mockLlm: 0, bench: 0 };
-      let cpuKnown = true;
-      for (let round = 0; round < ROUNDS; round += 1) {
-        const before = await cpuSnapshot(pids);
-        functionSamples.push(...(await load(clients, perClient, viaFunction)));
-        // Let the last requests' background work land before reading CPU.
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        const after = await cpuSnapshot(pids);
-        for (const name of Object.keys(cpu) as (keyof typeof cpu)[]) {
-          const [end, start] = [after[name], before[name]];
-          if (end === null || start === null) cpuKnown = false;
-          else cpu[name] += end - start;
-        }
-        directSamples.push(...(await load(clients, perClient, direct)));
-      }
-      const fn = distribution(functionSamples);
-      const base = distribution(directSamples);
+      const measured = await interleavedRounds({ rounds: ROUNDS, clients, perClient }, [
+        { name: 'function', request: viaFunction, cpu: () => cpuSnapshot(pids) },
+        { name: 'direct', request: direct },
+      ]);
+      const fnResult = measured.get('function');
+      const fn = distribution(fnResult?.samples ?? []);
+      const base = distribution(measured.get('direct')?.samples ?? []);
       rows.push({
         clients,
         requests: fn.count,
@@ -173,10 +165,10 @@ export async function benchOverhead(
           [...phases].map(([name, samples]) => [name, distribution(samples).p50]),
         ),
         cpuPerRequest: {
-          functions: cpuKnown ? round(cpu.functions / fn.count, 3) : null,
-          postgres: cpuKnown ? round(cpu.postgres / fn.count, 3) : null,
-          mockLlm: cpuKnown ? round(cpu.mockLlm / fn.count, 3) : null,
-          bench: cpuKnown ? round(cpu.bench / fn.count, 3) : null,
+          functions: fnResult?.cpuPerRequest?.functions ?? null,
+          postgres: fnResult?.cpuPerRequest?.postgres ?? null,
+          mockLlm: fnResult?.cpuPerRequest?.mockLlm ?? null,
+          bench: fnResult?.cpuPerRequest?.bench ?? null,
         },
       });
     }

@@ -17,6 +17,7 @@ import { startTestCluster, type TestCluster } from '../tests/support/test-cluste
 import { type AnalyticsBench, benchAnalytics } from './bench-analytics.ts';
 import { benchLimiter, type LimiterBench } from './bench-limiter.ts';
 import { benchOverhead, type OverheadBench } from './bench-overhead.ts';
+import { benchReference, type ReferenceBench } from './bench-reference.ts';
 import { benchSync, type SyncBench } from './bench-sync.ts';
 import { markdownTable } from './lib/bench-stats.ts';
 import { connect } from './lib/connect.ts';
@@ -113,6 +114,27 @@ function printOverhead(result: OverheadBench): void {
   }
 }
 
+function printReference(result: ReferenceBench): void {
+  console.log(
+    `\nreference: what the machine allows before the functions' own work, ${result.clients} clients, ms\n`,
+  );
+  console.log(
+    markdownTable(
+      ['path', 'p50', 'p95', 'p99', 'overhead p50', 'p95', 'p99', 'Deno CPU per request'],
+      result.rows.map((row) => [
+        row.name,
+        row.latency.p50,
+        row.latency.p95,
+        row.latency.p99,
+        row.overhead.p50,
+        row.overhead.p95,
+        row.overhead.p99,
+        row.denoCpuPerRequest,
+      ]),
+    ),
+  );
+}
+
 function printSync(result: SyncBench): void {
   console.log(
     '\nLangfuse sync, one pass (local Langfuse server; traces exported in the same pass):\n',
@@ -179,6 +201,7 @@ runMain(async () => {
   const results: {
     date: string;
     overhead?: OverheadBench[];
+    reference?: ReferenceBench;
     rateLimiter?: LimiterBench;
     langfuseSync?: SyncBench;
     analytics?: AnalyticsBench;
@@ -197,6 +220,12 @@ runMain(async () => {
           results.overhead.push(result);
           printOverhead(result);
         }
+        results.reference = await benchReference(url, {
+          mockLatencyMs: Number(process.env.BENCH_MOCK_LATENCY_MS ?? 50),
+          clients: 16,
+          requestsPerClient: Number(process.env.BENCH_REQUESTS_PER_CLIENT ?? 80),
+        });
+        printReference(results.reference);
       }
       if (PARTS.has('limiter')) {
         results.rateLimiter = await benchLimiter(url);

@@ -59,3 +59,61 @@ export function markdownTable(header: string[], rows: (string | number | null)[]
   ];
   return lines.join('\n');
 }
+
+export interface MeasuredPath {
+  name: string;
+  request: (client: number) => Promise<void>;
+  /** CPU ms used so far by the processes worth charging, by name (null: unknown). */
+  cpu?: () => Promise<Record<string, number | null>>;
+}
+
+export interface PathResult {
+  samples: number[];
+  /** CPU ms per request by process, or null when any reading was unknown. */
+  cpuPerRequest: Record<string, number> | null;
+}
+
+/**
+ * Measures several paths in alternating rounds, so a slow spell of the
+ * machine falls on all of them rather than on one.
+ */
+export async function interleavedRounds(
+  options: { rounds: number; clients: number; perClient: number },
+  paths: MeasuredPath[],
+): Promise<Map<string, PathResult>> {
+  const samples = new Map<string, number[]>(paths.map((path) => [path.name, []]));
+  const cpu = new Map<string, Record<string, number> | null>(paths.map((path) => [path.name, {}]));
+  for (let round = 0; round < options.rounds; round += 1) {
+    for (const path of paths) {
+      const before = await path.cpu?.();
+      samples
+        .get(path.name)
+        ?.push(...(await load(options.clients, options.perClient, path.request)));
+      if (!path.cpu || !before) continue;
+      // Let the last requests' background work land before reading CPU.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const after = await path.cpu();
+      const total = cpu.get(path.name);
+      for (const [name, end] of Object.entries(after)) {
+        const start = before[name];
+        if (!total || end === null || start === null || start === undefined) {
+          cpu.set(path.name, null);
+          break;
+        }
+        total[name] = (total[name] ?? 0) + end - start;
+      }
+    }
+  }
+  return new Map(
+    paths.map((path) => {
+      const pathSamples = samples.get(path.name) ?? [];
+      const total = path.cpu ? cpu.get(path.name) : null;
+      const cpuPerRequest = total
+        ? Object.fromEntries(
+            Object.entries(total).map(([name, ms]) => [name, round(ms / pathSamples.length, 3)]),
+          )
+        : null;
+      return [path.name, { samples: pathSamples, cpuPerRequest }];
+    }),
+  );
+}

@@ -22,6 +22,8 @@ export const denoBin = join(projectRoot, 'node_modules', '.bin', 'deno');
 export async function startFunctionsServer(options: {
   port: number;
   env: Record<string, string>;
+  /** The server script; scripts/deno/serve-functions.ts unless told. */
+  script?: string;
   /** Extra `deno run` flags, such as --inspect for profiling. */
   denoArgs?: string[];
   /** Where the server's own log lines go (requests, errors); stdout by default. */
@@ -40,7 +42,7 @@ export async function startFunctionsServer(options: {
       // request.signal aborts only when the client goes away, as a stream needs.
       '--unstable-no-legacy-abort',
       ...(options.denoArgs ?? []),
-      join(projectRoot, 'scripts', 'deno', 'serve-functions.ts'),
+      options.script ?? join(projectRoot, 'scripts', 'deno', 'serve-functions.ts'),
     ],
     {
       cwd: projectRoot,
@@ -59,9 +61,13 @@ export async function startFunctionsServer(options: {
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     lines.on('line', (line) => {
       try {
-        const message = JSON.parse(line) as { ready?: boolean; port: number; functions: string[] };
+        const message = JSON.parse(line) as {
+          ready?: boolean;
+          port: number;
+          functions?: string[];
+        };
         if (message.ready) {
-          resolve(message);
+          resolve({ port: message.port, functions: message.functions ?? [] });
           return;
         }
       } catch {

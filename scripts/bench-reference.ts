@@ -1,0 +1,114 @@
+/**
+ * The reference part of `npm run bench`: what this machine allows before any
+ * of the functions' own work, at the same load and LLM latency as the
+ * overhead part (scripts/deno/bench-floor.ts has the two servers):
+ *
+ *  - a bare Deno proxy to the mock LLM: one more HTTP hop through Deno;
+ *  - the proxy plus the functions' two pooler-safe statements: the floor of
+ *    any implementation of a rate-limited, stored, traced call on Postgres.
+ */
+import { join } from 'node:path';
+import { freePort } from '../tests/support/test-cluster.ts';
+import { type Distribution, distribution, interleavedRounds, round } from './lib/bench-stats.ts';
+import { connect } from './lib/connect.ts';
+import { cpuMs } from './lib/cpu.ts';
+import { startFunctionsServer } from './lib/functions-server.ts';
+import { startMockLlmProcess } from './lib/mock-llm-process.ts';
+import { projectRoot } from './lib/project.ts';
+import { ensureUser } from './lib/users.ts';
+
+export interface ReferenceRow {
+  name: string;
+  latency: Distribution;
+  /** Over the direct call to the mock LLM. */
+  overhead: Omit<Distribution, 'count'>;
+  /** CPU ms per request of the Deno server; null where /proc is missing. */
+  denoCpuPerRequest: number | null;
+}
+
+export interface ReferenceBench {
+  clients: number;
+  mockLatencyMs: number;
+  rows: ReferenceRow[];
+}
+
+export async function benchReference(
+  databaseUrl: string,
+  options: { mockLatencyMs: number; clients: number; requestsPerClient: number },
+): Promise<ReferenceBench> {
+  const mock = await startMockLlmProcess({ latencyMs: options.mockLatencyMs });
+  const db = connect(databaseUrl);
+  const user = await ensureUser(db, 'bench@example.com');
+  await db.end();
+  const server = await startFunctionsServer({
+    port: await freePort(),
+    script: join(projectRoot, 'scripts', 'deno', 'bench-floor.ts'),
+    env: {
+      SUPABASE_DB_URL: databaseUrl,
+      OPENAI_BASE_URL: mock.openaiBaseUrl,
+      BENCH_USER_ID: user.id,
+    },
+    onLog: () => {},
+  });
+  const body = JSON.stringify({
+    model: 'gpt-4o-mini',
+    messages: [{ role: 'user', content: 'I keep skipping my morning run. Any advice?' }],
+    max_completion_tokens: 600,
+  });
+  const post = (url: string) => async () => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer bench' },
+      body,
+    });
+    if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
+    await res.arrayBuffer();
+  };
+  const denoCpu = async () => ({ deno: await cpuMs({ pid: server.process.pid as number }) });
+  const paths = [
+    {
+      name: 'direct call to the mock LLM',
+      request: post(`${mock.openaiBaseUrl}/chat/completions`),
+    },
+    { name: 'bare Deno proxy', request: post(`${server.url}/proxy`), cpu: denoCpu },
+    {
+      name: 'bare Deno proxy + the two statements',
+      request: post(`${server.url}/floor`),
+      cpu: denoCpu,
+    },
+  ];
+  try {
+    for (const path of paths) await path.request();
+    const rounds = 4;
+    const measured = await interleavedRounds(
+      {
+        rounds,
+        clients: options.clients,
+        perClient: Math.max(1, Math.round(options.requestsPerClient / rounds)),
+      },
+      paths,
+    );
+    const direct = distribution(measured.get(paths[0]?.name ?? '')?.samples ?? []);
+    return {
+      clients: options.clients,
+      mockLatencyMs: options.mockLatencyMs,
+      rows: paths.map(({ name }) => {
+        const result = measured.get(name);
+        const latency = distribution(result?.samples ?? []);
+        return {
+          name,
+          latency,
+          overhead: {
+            p50: round(latency.p50 - direct.p50),
+            p95: round(latency.p95 - direct.p95),
+            p99: round(latency.p99 - direct.p99),
+          },
+          denoCpuPerRequest: result?.cpuPerRequest?.deno ?? null,
+        };
+      }),
+    };
+  } finally {
+    await server.stop();
+    await mock.stop();
+  }
+}

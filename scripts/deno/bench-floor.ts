@@ -1,0 +1,101 @@
+/**
+ * Reference servers for `npm run bench`, to show what this machine allows
+ * before any of the functions' own work (run by Deno, like the functions):
+ *
+ *   POST /proxy: forwards the body to the LLM with a plain fetch: the cost of
+ *                one more HTTP hop through Deno.
+ *   POST /floor: the proxy plus the two statements every coach call needs,
+ *                the functions' own SQL (rate-limit count; reply and trace
+ *                stored together), pooler-safe like the functions. No auth,
+ *                no validation, no SDK, no headers.
+ *
+ * Prints {"ready":true,"port":...} once listening.
+ */
+import postgres from 'postgres';
+import { aiCoach } from '../../supabase/functions/_shared/coach/kinds/ai-coach.ts';
+import { traceInsert } from '../../supabase/functions/_shared/coach/trace.ts';
+import { rateLimitStatement } from '../../supabase/functions/_shared/rate-limit/limiter.ts';
+
+const env = (name: string) => {
+  const value = Deno.env.get(name);
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+};
+const sql = postgres(env('SUPABASE_DB_URL'), { max: 10, prepare: false, onnotice: () => {} });
+const llmUrl = `${env('OPENAI_BASE_URL')}/chat/completions`;
+const userId = env('BENCH_USER_ID');
+const policy = { limit: 100_000_000, windowSeconds: 60 };
+
+async function callLlm(body: string): Promise<{ text: string; usage: unknown }> {
+  const res = await fetch(llmUrl, {
+    method: 'POST',
+    headers: { authorization: 'Bearer bench', 'content-type': 'application/json' },
+    body,
+  });
+  const answer = await res.json();
+  return { text: answer.choices[0].message.content, usage: answer.usage };
+}
+
+async function floor(body: string): Promise<Response> {
+  const message = JSON.parse(body).messages.at(-1).content as string;
+  await sql`${rateLimitStatement(sql, userId, 'ai-coach', policy, new Date())}`;
+  const started = performance.now();
+  const { text } = await callLlm(body);
+  const entityId = crypto.randomUUID();
+  const traceId = crypto.randomUUID();
+  const now = new Date();
+  const { ctes } = aiCoach.store(sql, {
+    entityId,
+    userId,
+    body: { message },
+    reply: text,
+    receivedAt: now,
+    now,
+    traceId,
+  });
+  const trace = {
+    traceId,
+    entityType: 'ai_coach_message' as const,
+    entityId,
+    userId,
+    input: body,
+    output: text,
+    tags: ['ai-coach', 'openai'],
+    metadata: {
+      provider: 'openai' as const,
+      model: 'gpt-4o-mini',
+      status: 'success' as const,
+      latency_ms: Math.round(performance.now() - started),
+      time_to_first_token_ms: null,
+      input_tokens: 30,
+      output_tokens: 30,
+      total_tokens: 60,
+      cost_usd: 0.0000225,
+      usage_source: 'provider' as const,
+      stream: false,
+      stream_status: null,
+      error: null,
+      environment: 'bench',
+    },
+  };
+  await sql`
+    with ${ctes}, trace as (${traceInsert(sql, trace, sql`(select id from stored)`)})
+    select id from stored
+  `;
+  return Response.json({ reply: text, messageId: entityId, traceId });
+}
+
+Deno.serve(
+  {
+    hostname: '127.0.0.1',
+    port: 0,
+    onListen: ({ port }) => console.log(JSON.stringify({ ready: true, port })),
+  },
+  async (req) => {
+    const { pathname } = new URL(req.url);
+    const body = await req.text();
+    if (pathname === '/proxy') return Response.json(await callLlm(body));
+    if (pathname === '/floor') return floor(body);
+    return new Response('not found', { status: 404 });
+  },
+);
