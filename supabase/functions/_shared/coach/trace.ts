@@ -1,8 +1,10 @@
 /**
  * The record of one LLM call: a langfuse_traces row with what was asked, what
  * came back and the numbers (seed 000's rules: every call, failures included,
- * with its duration and error). Written off the response path and retried, so
- * a slow or failing write never delays or fails the user's call.
+ * with its duration and error). A successful call's trace is stored with its
+ * reply (store-reply.ts, through traceInsert); every other trace goes to the
+ * TraceWriter, which writes it off the response path and retries, so a slow
+ * or failing write never delays or fails the user's call.
  */
 import type { Fragment, Sql } from 'postgres';
 import type { LlmProviderName } from '../config.ts';
