@@ -8,6 +8,7 @@ import { aiCoach } from '../../supabase/functions/_shared/coach/kinds/ai-coach.t
 import { reflection } from '../../supabase/functions/_shared/coach/kinds/reflection.ts';
 import { RateLimitPolicySchema } from '../../supabase/functions/_shared/config.ts';
 import { asUser } from '../../supabase/functions/_shared/db/as-user.ts';
+import { rateLimitStatement } from '../../supabase/functions/_shared/rate-limit/limiter.ts';
 import { coachFixture, post } from '../support/coach-fixture.ts';
 import { type MockLlm, startMockLlm } from '../support/mock-llm.ts';
 import { insertUser } from '../support/rows.ts';
@@ -181,6 +182,27 @@ describe('the SQL function', () => {
     ).rejects.toMatchObject({
       code: '42501',
     });
+  });
+
+  it('reads what rides along with the count only when the request is within the limit', async () => {
+    const user = await insertUser(db.sql);
+    const policy = { limit: 1, windowSeconds: 60 };
+    const now = new Date();
+    // A context that fails when read (at run time: random() keeps it from being folded
+    // at planning): over the limit it must not be read at all.
+    const failing = { name: 'context', value: db.sql`(select 1 / (0 * random())::int)` };
+    const readable = { name: 'context', value: db.sql`(select 42)` };
+    const [first] =
+      await db.sql`${rateLimitStatement(db.sql, user.id, 'ride', policy, now, readable)}`;
+    expect(first).toMatchObject({ request_count: 1, context: 42 });
+    const [second] =
+      await db.sql`${rateLimitStatement(db.sql, user.id, 'ride', policy, now, failing)}`;
+    expect(second).toMatchObject({ request_count: 2, context: null });
+    // Within a limit, the same context is read, and fails.
+    const roomy = { limit: 100, windowSeconds: 60 };
+    await expect(
+      db.sql`${rateLimitStatement(db.sql, user.id, 'ride-roomy', roomy, now, failing)}`,
+    ).rejects.toMatchObject({ code: '22012' });
   });
 
   it('parses policies like 20/60s, 100/1h and 5/30', () => {
