@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -125,7 +125,8 @@ describe('npm run db:reset', () => {
 describe('step errors', () => {
   it('report the file, the line and the Postgres error of a failing SQL file', async () => {
     const db = await createTestDatabase('empty');
-    const file = join(await mkdtemp(join(tmpdir(), 'ai-coach-sql-')), 'broken.sql');
+    const dir = await mkdtemp(join(tmpdir(), 'ai-coach-sql-'));
+    const file = join(dir, 'broken.sql');
     await writeFile(file, 'create table ok (id int);\n\nselect * from\n  missing_table;\n');
     try {
       const error = await runSqlFile(db.sql, 'seed', file).catch((e: unknown) => e);
@@ -140,6 +141,7 @@ describe('step errors', () => {
       expect(await db.sql`select to_regclass('public.ok') as t`).toEqual([{ t: null }]);
     } finally {
       await db.drop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
