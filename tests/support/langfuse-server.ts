@@ -205,6 +205,9 @@ export async function startLangfuseServer(
     drop: null,
   });
 
+  // Bumped by reset(): a request held by an injected delay across a reset
+  // belongs to the test before and must not land in the next one's state.
+  let generation = 0;
   const state: Omit<LangfuseServer, 'url' | 'stop'> = {
     publicKey,
     secretKey,
@@ -215,6 +218,7 @@ export async function startLangfuseServer(
     requests: [],
     faults: freshFaults(),
     reset() {
+      generation += 1;
       state.scores.clear();
       state.scoreEvents.length = 0;
       state.spans.clear();
@@ -331,7 +335,14 @@ export async function startLangfuseServer(
       return;
     }
     const { faults } = state;
-    if (faults.delayMs) await sleep(faults.delayMs);
+    if (faults.delayMs) {
+      const arrivedIn = generation;
+      await sleep(faults.delayMs);
+      if (generation !== arrivedIn) {
+        req.socket.destroy();
+        return;
+      }
+    }
     if (faults.drop && faults.drop.times > 0) {
       faults.drop.times -= 1;
       record(0);
