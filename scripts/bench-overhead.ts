@@ -1,9 +1,9 @@
 /**
  * The ai-coach part of `npm run bench`: the same request through the function
- * (Deno server, JWT check, rate limit, prompt, store; trace written in the
- * background) and straight to the mock LLM, at a fixed mock latency, for 1,
- * 16 and 64 concurrent clients. Target on 2 cores: overhead p50 <= 2 ms and
- * p99 <= 10 ms at 16 clients.
+ * (Deno server, JWT check, rate limit with the prompt's context, LLM, reply
+ * and trace stored together) and straight to the mock LLM (in its own
+ * process), at a fixed mock latency, in alternating rounds. Target on 2 cores:
+ * overhead p50 <= 2 ms and p99 <= 10 ms at 16 clients.
  *
  * Besides latency it reports the median of each Server-Timing phase and the
  * CPU each process spent per function request, which is what decides the
@@ -55,6 +55,7 @@ const ROUNDS = 4;
 async function cpuSnapshot(pids: { functions: number; mockLlm: number }) {
   const [functions, postgres, mockLlm] = await Promise.all([
     cpuMs({ pid: pids.functions }),
+    // Every postgres process of the machine: run the benchmark with no other cluster busy.
     cpuMs({ command: 'postgres' }),
     cpuMs({ pid: pids.mockLlm }),
   ]);
