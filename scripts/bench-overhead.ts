@@ -15,7 +15,7 @@ import {
   distribution,
   interleavedRounds,
   load,
-  round,
+  overheadOf,
 } from './lib/bench-stats.ts';
 import { connect } from './lib/connect.ts';
 import { cpuMs } from './lib/cpu.ts';
@@ -157,11 +157,7 @@ export async function benchOverhead(
         requests: fn.count,
         function: fn,
         direct: base,
-        overhead: {
-          p50: round(fn.p50 - base.p50),
-          p95: round(fn.p95 - base.p95),
-          p99: round(fn.p99 - base.p99),
-        },
+        overhead: overheadOf(fn, base),
         phases: Object.fromEntries(
           [...phases].map(([name, samples]) => [name, distribution(samples).p50]),
         ),

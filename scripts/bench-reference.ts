@@ -9,7 +9,12 @@
  */
 import { join } from 'node:path';
 import { freePort } from '../tests/support/test-cluster.ts';
-import { type Distribution, distribution, interleavedRounds, round } from './lib/bench-stats.ts';
+import {
+  type Distribution,
+  distribution,
+  interleavedRounds,
+  overheadOf,
+} from './lib/bench-stats.ts';
 import { connect } from './lib/connect.ts';
 import { cpuMs } from './lib/cpu.ts';
 import { startFunctionsServer } from './lib/functions-server.ts';
@@ -98,11 +103,7 @@ export async function benchReference(
         return {
           name,
           latency,
-          overhead: {
-            p50: round(latency.p50 - direct.p50),
-            p95: round(latency.p95 - direct.p95),
-            p99: round(latency.p99 - direct.p99),
-          },
+          overhead: overheadOf(latency, direct),
           denoCpuPerRequest: result?.cpuPerRequest?.deno ?? null,
         };
       }),

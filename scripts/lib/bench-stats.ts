@@ -29,6 +29,15 @@ export function distribution(samples: number[]): Distribution {
   };
 }
 
+/** How much slower `path` is than `base`, percentile by percentile. */
+export function overheadOf(path: Distribution, base: Distribution): Omit<Distribution, 'count'> {
+  return {
+    p50: round(path.p50 - base.p50),
+    p95: round(path.p95 - base.p95),
+    p99: round(path.p99 - base.p99),
+  };
+}
+
 /** Runs `clients` loops of `perClient` sequential requests; returns each request's latency in ms. */
 export async function load(
   clients: number,

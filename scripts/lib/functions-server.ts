@@ -24,8 +24,6 @@ export async function startFunctionsServer(options: {
   env: Record<string, string>;
   /** The server script; scripts/deno/serve-functions.ts unless told. */
   script?: string;
-  /** Extra `deno run` flags, such as --inspect for profiling. */
-  denoArgs?: string[];
   /** Where the server's own log lines go (requests, errors); stdout by default. */
   onLog?: (line: string) => void;
 }): Promise<FunctionsServer> {
@@ -41,7 +39,6 @@ export async function startFunctionsServer(options: {
       '--allow-sys',
       // request.signal aborts only when the client goes away, as a stream needs.
       '--unstable-no-legacy-abort',
-      ...(options.denoArgs ?? []),
       options.script ?? join(projectRoot, 'scripts', 'deno', 'serve-functions.ts'),
     ],
     {

@@ -190,8 +190,8 @@ describe('the SQL function', () => {
     const now = new Date();
     // A context that fails when read (at run time: random() keeps it from being folded
     // at planning): over the limit it must not be read at all.
-    const failing = { name: 'context', value: db.sql`(select 1 / (0 * random())::int)` };
-    const readable = { name: 'context', value: db.sql`(select 42)` };
+    const failing = db.sql`(select 1 / (0 * random())::int)`;
+    const readable = db.sql`(select 42)`;
     const [first] =
       await db.sql`${rateLimitStatement(db.sql, user.id, 'ride', policy, now, readable)}`;
     expect(first).toMatchObject({ request_count: 1, context: 42 });

@@ -37,9 +37,6 @@ import { storeReply } from './store-reply.ts';
 import { streamReply } from './stream.ts';
 import { type CallRecord, failureTrace } from './trace-builders.ts';
 
-/** The count, and the prompt context when the kind reads one. */
-type CountedRow = RateLimitRow & { context?: unknown };
-
 /**
  * Counts the request against the endpoint's limit and, when it is allowed,
  * reads the kind's prompt context in the same statement: one round trip.
@@ -55,15 +52,15 @@ async function enforceRateLimit<Body extends { stream?: boolean | undefined }>(
   const context = kind.context(deps.sql, userId, body, deps.config);
   const now = deps.clock.now();
   let decision: RateLimitDecision;
-  let row: CountedRow | undefined;
+  let row: RateLimitRow | undefined;
   try {
-    [row] = await deps.sql<CountedRow[]>`${rateLimitStatement(
+    [row] = await deps.sql<RateLimitRow[]>`${rateLimitStatement(
       deps.sql,
       userId,
       kind.endpoint,
       policy,
       now,
-      context ? { name: 'context', value: context } : null,
+      context,
     )}`;
     decision = rateLimitDecision(row, kind.endpoint, policy, now);
   } catch (error) {

@@ -19,31 +19,34 @@ import { type CallRecord, successTrace } from './trace-builders.ts';
 
 type AnyBody = { stream?: boolean | undefined };
 
-async function storeWithTrace<Body extends AnyBody>(
+/** Stores the reply, and with it its trace when one is given: one statement. */
+async function store<Body extends AnyBody>(
   sql: Sql,
   kind: CoachKind<Body>,
   input: StoreInput<Body>,
-  trace: TraceRecord,
+  trace: TraceRecord | null,
 ): Promise<Stored> {
-  const { ctes, fields } = kind.store(sql, { ...input, traceId: trace.traceId });
-  const [row] = await sql<{ id: string }[]>`
-    with ${ctes},
-    trace as (${traceInsert(sql, trace, sql`(select id from stored)`)})
-    select id from stored
-  `;
+  const { ctes, fields } = kind.store(sql, { ...input, traceId: trace?.traceId ?? null });
+  const traceCte = trace
+    ? sql`, trace as (${traceInsert(sql, trace, sql`(select id from stored)`)})`
+    : sql``;
+  const [row] = await sql<{ id: string }[]>`with ${ctes} ${traceCte} select id from stored`;
   if (!row) throw new Error(`storing the ${kind.entityType} returned no row`);
   return { entityId: row.id, fields: fields(row.id) };
 }
 
-async function storeAlone<Body extends AnyBody>(
-  sql: Sql,
-  kind: CoachKind<Body>,
-  input: StoreInput<Body>,
-): Promise<Stored> {
-  const { ctes, fields } = kind.store(sql, { ...input, traceId: null });
-  const [row] = await sql<{ id: string }[]>`with ${ctes} select id from stored`;
-  if (!row) throw new Error(`storing the ${kind.entityType} returned no row`);
-  return { entityId: row.id, fields: fields(row.id) };
+/**
+ * A reply that could not be stored: the call happened and cost money, so its
+ * trace is still written, marked as an error. Returns the error to rethrow.
+ */
+function recordUnstored(deps: CoachDeps, trace: TraceRecord, error: unknown): unknown {
+  const metadata = {
+    ...trace.metadata,
+    status: 'error' as const,
+    error: { kind: 'internal' as const, status: null, message: describeError(error) },
+  };
+  deps.traces.record({ ...trace, metadata }, null);
+  return error;
 }
 
 export async function storeReply<Body extends AnyBody>(
@@ -62,28 +65,12 @@ export async function storeReply<Body extends AnyBody>(
     now: deps.clock.now(),
     traceId: null,
   };
-  // The call happened and cost money, so a reply that cannot be stored still
-  // gets its trace, marked as an error.
-  const failed = (error: unknown) => {
-    const metadata = {
-      ...trace.record.metadata,
-      status: 'error' as const,
-      error: { kind: 'internal' as const, status: null, message: describeError(error) },
-    };
-    deps.traces.record({ ...trace.record, metadata }, null);
-    return error;
-  };
   try {
-    const stored = await storeWithTrace(
-      deps.sql,
-      call.kind,
-      input,
-      deps.traces.storable(trace.record),
-    );
+    const stored = await store(deps.sql, call.kind, input, deps.traces.storable(trace.record));
     return { stored, usage: trace.usage };
   } catch (combinedError) {
     // A deleted user's reply cannot be stored alone either.
-    if (isUnknownUser(combinedError)) throw failed(combinedError);
+    if (isUnknownUser(combinedError)) throw recordUnstored(deps, trace.record, combinedError);
     deps.log({
       level: 'warn',
       msg: 'reply and trace not stored together; storing the reply alone',
@@ -93,9 +80,9 @@ export async function storeReply<Body extends AnyBody>(
   }
   let stored: Stored;
   try {
-    stored = await storeAlone(deps.sql, call.kind, input);
+    stored = await store(deps.sql, call.kind, input, null);
   } catch (error) {
-    throw failed(error);
+    throw recordUnstored(deps, trace.record, error);
   }
   deps.traces.record({ ...trace.record, entityId: stored.entityId }, call.kind.link);
   return { stored, usage: trace.usage };

@@ -22,17 +22,18 @@ export interface RateLimitDecision {
   resetSeconds: number;
 }
 
-/** What check_rate_limit returns, plus whatever the caller read beside it. */
+/** What check_rate_limit returns, and the context read beside it when one was asked for. */
 export interface RateLimitRow {
   request_count: number;
   window_end: Date;
+  context?: unknown;
 }
 
 /**
  * The statement that counts one request, as a fragment, so a caller can read
- * what it needs next in the same round trip: `extra` is a select-list entry
- * evaluated only when the request is within the limit (a CASE branch not
- * taken runs nothing).
+ * what it needs next in the same round trip: `context`, an SQL expression,
+ * comes back as the `context` column, evaluated only when the request is
+ * within the limit (a CASE branch not taken runs nothing).
  */
 export function rateLimitStatement(
   sql: Sql,
@@ -40,14 +41,14 @@ export function rateLimitStatement(
   endpoint: string,
   policy: RateLimitPolicy,
   now: Date,
-  extra: { name: string; value: Fragment } | null = null,
+  context: Fragment | null = null,
 ): Fragment {
   // A counter is not worth a WAL flush: with synchronous_commit off for this
   // one-statement transaction, a crash can forget the last few increments,
   // and the request does not wait for the disk.
   return sql`
     select limits.request_count, limits.window_end
-      ${extra ? sql`, case when limits.request_count <= ${policy.limit} then ${extra.value} end as ${sql(extra.name)}` : sql``}
+      ${context ? sql`, case when limits.request_count <= ${policy.limit} then ${context} end as context` : sql``}
     from set_config('synchronous_commit', 'off', true),
       public.check_rate_limit(${userId}, ${endpoint}, ${policy.windowSeconds}, ${now}) as limits
   `;
