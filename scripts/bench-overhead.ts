@@ -9,7 +9,7 @@
  * CPU each process spent per function request, which is what decides the
  * tail once the 2 cores are shared by everything.
  */
-import { freePort } from '../tests/support/test-cluster.ts';
+import { freePort } from '../local/free-port.ts';
 import {
   type Distribution,
   distribution,

@@ -8,7 +8,7 @@
  *    any implementation of a rate-limited, stored, traced call on Postgres.
  */
 import { join } from 'node:path';
-import { freePort } from '../tests/support/test-cluster.ts';
+import { freePort } from '../local/free-port.ts';
 import {
   type Distribution,
   distribution,

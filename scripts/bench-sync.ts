@@ -4,9 +4,9 @@
  * server: time, peak memory, scores per minute (target >= 20,000).
  */
 import { LangfuseClient } from '@langfuse/client';
+import { startLangfuseServer } from '../local/langfuse/server.ts';
 import { loadSyncConfig } from '../supabase/functions/_shared/langfuse/config.ts';
 import { runSync } from '../supabase/functions/_shared/langfuse/sync.ts';
-import { startLangfuseServer } from '../tests/support/langfuse-server.ts';
 import { round } from './lib/bench-stats.ts';
 import { connect } from './lib/connect.ts';
 import { ensureUser } from './lib/users.ts';

@@ -13,7 +13,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startTestCluster, type TestCluster } from '../tests/support/test-cluster.ts';
+import { startTestCluster, type TestCluster } from '../local/postgres/throwaway-cluster.ts';
 import { type AnalyticsBench, benchAnalytics } from './bench-analytics.ts';
 import { benchLimiter, type LimiterBench } from './bench-limiter.ts';
 import { benchOverhead, type OverheadBench } from './bench-overhead.ts';

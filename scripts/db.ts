@@ -15,10 +15,10 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
+import { ensureLocalPostgres, stopLocalPostgres } from '../local/postgres/embedded.ts';
 import { generateDatabaseTypes } from './lib/codegen.ts';
 import { connect } from './lib/connect.ts';
 import { LOCAL_DATABASE_URL, redactUrl, targetDatabaseUrl } from './lib/database-url.ts';
-import { ensureLocalPostgres, stopLocalPostgres } from './lib/local-postgres.ts';
 import { rollbackMigrations } from './lib/migrations.ts';
 import { databaseTypesFile, projectRoot } from './lib/project.ts';
 import { resetDatabase } from './lib/reset.ts';

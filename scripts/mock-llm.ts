@@ -9,7 +9,7 @@
  * Ctrl-C or SIGTERM stops it.
  */
 import { parseArgs } from 'node:util';
-import { startMockLlm } from '../tests/support/mock-llm.ts';
+import { startMockLlm } from '../local/mock-llm.ts';
 
 const { values } = parseArgs({
   options: {

@@ -17,14 +17,14 @@
  */
 import { existsSync } from 'node:fs';
 import { Cron } from 'croner';
+import { startLangfuseServer } from '../local/langfuse/server.ts';
+import { startMockLlm } from '../local/mock-llm.ts';
+import { ensureLocalPostgres, stopLocalPostgres } from '../local/postgres/embedded.ts';
 import { LANGFUSE_SYNC_CRON } from '../supabase/functions/_shared/langfuse/schedule.ts';
-import { startLangfuseServer } from '../tests/support/langfuse-server.ts';
-import { startMockLlm } from '../tests/support/mock-llm.ts';
 import { connect } from './lib/connect.ts';
 import { LOCAL_DATABASE_URL, redactUrl, targetDatabaseUrl } from './lib/database-url.ts';
 import { startFunctionsServer } from './lib/functions-server.ts';
 import { loadOrCreateKeys, platformEnv } from './lib/keys.ts';
-import { ensureLocalPostgres, stopLocalPostgres } from './lib/local-postgres.ts';
 import { bootstrapPlatform } from './lib/platform.ts';
 import { seedFile } from './lib/project.ts';
 import { DEFAULT_RETENTION_DAYS, RETENTION_CRON, runRetention } from './lib/retention.ts';

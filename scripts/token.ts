@@ -7,10 +7,10 @@
  *   TOKEN=$(npm run -s token -- a@example.com)
  */
 import { z } from 'zod';
+import { ensureLocalPostgres } from '../local/postgres/embedded.ts';
 import { connect } from './lib/connect.ts';
 import { LOCAL_DATABASE_URL, targetDatabaseUrl } from './lib/database-url.ts';
 import { loadOrCreateKeys, signUserToken } from './lib/keys.ts';
-import { ensureLocalPostgres } from './lib/local-postgres.ts';
 import { runMain, StepError } from './lib/step.ts';
 import { ensureUser } from './lib/users.ts';
 

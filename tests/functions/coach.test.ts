@@ -3,12 +3,12 @@
  * real database, the mock LLM through the official SDKs, and real tokens.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type MockLlm, startMockLlm } from '../../local/mock-llm.ts';
 import { aiCoach } from '../../supabase/functions/_shared/coach/kinds/ai-coach.ts';
 import { dailyStatus } from '../../supabase/functions/_shared/coach/kinds/daily-status.ts';
 import { encouragement } from '../../supabase/functions/_shared/coach/kinds/encouragement.ts';
 import { reflection } from '../../supabase/functions/_shared/coach/kinds/reflection.ts';
 import { type CoachFixture, coachFixture, parseSse, post } from '../support/coach-fixture.ts';
-import { type MockLlm, startMockLlm } from '../support/mock-llm.ts';
 import { insertUser, type TestUser } from '../support/rows.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 

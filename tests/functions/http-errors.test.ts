@@ -4,11 +4,11 @@
  */
 import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type MockLlm, startMockLlm } from '../../local/mock-llm.ts';
 import { aiCoach } from '../../supabase/functions/_shared/coach/kinds/ai-coach.ts';
 import { dailyStatus } from '../../supabase/functions/_shared/coach/kinds/daily-status.ts';
 import { createHealthHandler } from '../../supabase/functions/_shared/health.ts';
 import { type CoachFixture, coachFixture, post } from '../support/coach-fixture.ts';
-import { type MockLlm, startMockLlm } from '../support/mock-llm.ts';
 import { insertUser, type TestUser } from '../support/rows.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { badTokens, signUserToken } from '../support/tokens.ts';

@@ -1,8 +1,8 @@
 /** The local Langfuse double itself: auth, OTLP in both encodings, and its schema check. */
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LangfuseServer, startLangfuseServer } from '../../local/langfuse/server.ts';
 import { buildSpans } from '../../supabase/functions/_shared/langfuse/traces.ts';
-import { type LangfuseServer, startLangfuseServer } from '../support/langfuse-server.ts';
 
 let langfuse: LangfuseServer;
 const auth = () =>
@@ -109,7 +109,7 @@ describe('the vendored OpenAPI spec', () => {
     const { existsSync, readFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { projectRoot } = await import('../../scripts/lib/project.ts');
-    const { LANGFUSE_OPENAPI_FILE } = await import('../support/langfuse-server.ts');
+    const { LANGFUSE_OPENAPI_FILE } = await import('../../local/langfuse/server.ts');
     const shared = join(projectRoot, '..', 'shared', 'langfuse', 'openapi.yml');
     const vendored = readFileSync(LANGFUSE_OPENAPI_FILE, 'utf8');
     expect(vendored).toContain('IngestionEvent');

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { LangfuseClient } from '@langfuse/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type LangfuseServer, startLangfuseServer } from '../../local/langfuse/server.ts';
 import { createKeys, platformEnv } from '../../scripts/lib/keys.ts';
 import { authEnvFrom, createAuthenticator } from '../../supabase/functions/_shared/auth.ts';
 import {
@@ -14,7 +15,6 @@ import {
 } from '../../supabase/functions/_shared/langfuse/config.ts';
 import { createSyncHandler } from '../../supabase/functions/_shared/langfuse/handler.ts';
 import { runSync, type SyncDeps } from '../../supabase/functions/_shared/langfuse/sync.ts';
-import { type LangfuseServer, startLangfuseServer } from '../support/langfuse-server.ts';
 import { insertCoachTurn, insertUser } from '../support/rows.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 

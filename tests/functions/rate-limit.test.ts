@@ -4,13 +4,13 @@
  */
 import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type MockLlm, startMockLlm } from '../../local/mock-llm.ts';
 import { aiCoach } from '../../supabase/functions/_shared/coach/kinds/ai-coach.ts';
 import { reflection } from '../../supabase/functions/_shared/coach/kinds/reflection.ts';
 import { RateLimitPolicySchema } from '../../supabase/functions/_shared/config.ts';
 import { asUser } from '../../supabase/functions/_shared/db/as-user.ts';
 import { rateLimitStatement } from '../../supabase/functions/_shared/rate-limit/limiter.ts';
 import { coachFixture, post } from '../support/coach-fixture.ts';
-import { type MockLlm, startMockLlm } from '../support/mock-llm.ts';
 import { insertUser } from '../support/rows.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 

@@ -4,6 +4,7 @@
  * tokens. Background trace writes are collected so a test can await them.
  */
 import type { Sql } from 'postgres';
+import type { MockLlm } from '../../local/mock-llm.ts';
 import { platformEnv } from '../../scripts/lib/keys.ts';
 import { authEnvFrom, createAuthenticator } from '../../supabase/functions/_shared/auth.ts';
 import type { CoachDeps } from '../../supabase/functions/_shared/coach/deps.ts';
@@ -13,7 +14,6 @@ import { createTraceWriter } from '../../supabase/functions/_shared/coach/trace.
 import { loadConfig } from '../../supabase/functions/_shared/config.ts';
 import { createLlmProvider } from '../../supabase/functions/_shared/llm/provider.ts';
 import { createRedactor } from '../../supabase/functions/_shared/pii.ts';
-import type { MockLlm } from './mock-llm.ts';
 import { createKeys, type LocalKeys, signUserToken } from './tokens.ts';
 
 export interface CoachFixture {

@@ -6,11 +6,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
+import { startTestCluster } from '../../local/postgres/throwaway-cluster.ts';
 import { connect, escapeIdentifier } from '../../scripts/lib/connect.ts';
 import { withDatabase } from '../../scripts/lib/database-url.ts';
 import { bootstrapPlatform } from '../../scripts/lib/platform.ts';
 import { migrateUp } from '../../scripts/lib/supabase-cli.ts';
-import { startTestCluster } from './test-cluster.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -22,7 +22,6 @@ import {
 } from '../http/errors.ts';
 import { assertRoute } from '../http/route.ts';
 import { startServerTiming } from '../http/server-timing.ts';
-import { SYSTEM_PROMPTS } from '../llm/prompts.ts';
 import { LlmError, type LlmProvider, type LlmRequest } from '../llm/types.ts';
 import {
   type RateLimitDecision,
@@ -33,6 +32,7 @@ import {
 } from '../rate-limit/limiter.ts';
 import { type CoachDeps, llmHttpError } from './deps.ts';
 import type { CoachKind } from './kind.ts';
+import { SYSTEM_PROMPTS } from './prompts.ts';
 import { storeReply } from './store-reply.ts';
 import { streamReply } from './stream.ts';
 import { type CallRecord, failureTrace } from './trace-builders.ts';

@@ -7,36 +7,16 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chown, mkdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withDatabase } from '../../scripts/lib/database-url.ts';
-import {
-  binaries,
-  initialiseCluster,
-  SERVER_FLAGS,
-  serverUser,
-} from '../../scripts/lib/local-postgres.ts';
+import { freePort } from '../free-port.ts';
+import { binaries, initialiseCluster, SERVER_FLAGS, serverUser } from './embedded.ts';
 
 export interface TestCluster {
   /** A URL of the server's maintenance database, for CREATE/DROP DATABASE. */
   adminUrl: string;
   stop(): Promise<void>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 /** Durability is worthless for a throwaway cluster; speed is not. */

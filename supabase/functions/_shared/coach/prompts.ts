@@ -1,5 +1,5 @@
 /** The coach's system prompt for each kind of call, in one place. */
-import type { EntityType } from '../coach/entity-types.ts';
+import type { EntityType } from './entity-types.ts';
 
 const PERSONA =
   'You are a warm, practical personal coach in a habit-building app. Be specific, kind and brief ' +
