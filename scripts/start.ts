@@ -93,7 +93,7 @@ runMain(async () => {
       LANGFUSE_SECRET_KEY: langfuse.secretKey,
       LANGFUSE_BASE_URL: langfuse.url,
     });
-    langfuseLine = `Langfuse   local server at ${langfuse.url}; what it received: curl ${langfuse.url}/_local/received`;
+    langfuseLine = `Langfuse   local server at ${langfuse.url}; a trace: curl -u ${langfuse.publicKey}:${langfuse.secretKey} ${langfuse.url}/api/public/traces/<traceId without dashes>`;
   }
 
   const keys = await loadOrCreateKeys();

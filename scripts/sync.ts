@@ -2,7 +2,13 @@
  * `npm run sync`: one pass of the Langfuse sync by hand, through the running
  * local stack (`npm start`), exactly as the scheduler calls it: POST to the
  * langfuse-sync function with the secret API key. Prints the run summary.
+ *
+ * `npm run sync -- --resend-sent` runs the trace-id repair first: scores an
+ * earlier version filed in Langfuse under the dashed UUID are deleted there
+ * and sent again under new ids, on the right trace. With SUPABASE_URL and
+ * SUPABASE_SECRET_KEY it runs against a hosted project.
  */
+import { parseArgs } from 'node:util';
 import { loadOrCreateKeys } from './lib/keys.ts';
 import { runMain, StepError } from './lib/step.ts';
 
@@ -10,6 +16,7 @@ const API_URL =
   process.env.SUPABASE_URL ?? `http://127.0.0.1:${process.env.FUNCTIONS_PORT ?? 54321}`;
 
 runMain(async () => {
+  const { values } = parseArgs({ options: { 'resend-sent': { type: 'boolean' } } });
   const keys = await loadOrCreateKeys();
   let res: Response;
   try {
@@ -19,7 +26,7 @@ runMain(async () => {
         apikey: process.env.SUPABASE_SECRET_KEY ?? keys.secretKey,
         'content-type': 'application/json',
       },
-      body: '{}',
+      body: JSON.stringify(values['resend-sent'] ? { resendMisfiled: true } : {}),
     });
   } catch (error) {
     throw new StepError('call langfuse-sync', `no answer from ${API_URL}: is npm start running?`, {

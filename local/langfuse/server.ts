@@ -1,44 +1,43 @@
 /**
- * A local Langfuse-compatible server, the test double of the sync's peer.
+ * A local Langfuse-compatible server, the test double of the sync's peer. It
+ * applies Langfuse's own mapping and storage rules (ported from Langfuse's
+ * source at commit 62751446; see docs/langfuse-mapping.md) and answers the
+ * public GET endpoints a Langfuse user would look at.
  *
  *  - Basic auth with a public and a secret key, as Langfuse checks them.
- *  - POST /api/public/ingestion validates every event against Langfuse's
- *    published OpenAPI spec (vendor/langfuse/openapi.yml) and answers 207
- *    with a result per event.
- *  - POST /api/public/otel/v1/traces takes OTLP as JSON or protobuf.
- *  - It keeps what it received (scores by id, spans by trace id, and how
- *    often each arrived) for assertions; GET /_local/received shows it.
+ *  - POST /api/public/ingestion and POST /api/public/otel/v1/traces (endpoints.ts).
+ *  - GET /api/public/traces/{id}, GET /api/public/scores (v1) and /v2/scores,
+ *    GET and DELETE /api/public/scores/{id}, GET /api/public/v2/scores/{id},
+ *    GET /api/public/sessions/{id}.
+ *  - It also keeps what it received (scores by id, spans by Langfuse trace id,
+ *    refused events) for assertions; GET /_local/received shows it.
  *  - Faults: a status for whole requests (500, 429 with Retry-After), errors
  *    for chosen events (a partial 207), slow answers, dropped connections.
  */
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import Ajv, { type ValidateFunction } from 'ajv';
-import protobufRoot from 'otlp-protobuf/build/esm/generated/root.js';
-import { parse as parseYaml } from 'yaml';
-import { projectRoot } from '../../scripts/lib/project.ts';
+import {
+  type Answer,
+  type IngestionEventRecord,
+  type InjectedEventError,
+  ingestion,
+  otelTraces,
+  type Received,
+  type ReceivedSpan,
+} from './endpoints.ts';
+import {
+  ingestionEventValidator,
+  type SpecSchemaName,
+  specErrors,
+  specValidator,
+} from './openapi.ts';
+import { type DroppedEvent, ProjectStore } from './project-store.ts';
+import { type RouteKind, readRoute, routeKind } from './read-routes.ts';
+import { scoreV2, sessionWithTraces, traceWithFullDetails } from './views.ts';
 
-/** Langfuse's published OpenAPI spec (vendored; see vendor/README.md). */
-export const LANGFUSE_OPENAPI_FILE = join(projectRoot, 'vendor', 'langfuse', 'openapi.yml');
-
-export interface IngestionEventRecord {
-  type: string;
-  id: string;
-  timestamp: string;
-  body: Record<string, unknown> & { id?: string };
-}
-
-export interface ReceivedSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId: string;
-  name: string;
-  startTimeUnixNano: string;
-  endTimeUnixNano: string;
-  attributes: Record<string, unknown>;
-}
+export type { IngestionEventRecord, ReceivedSpan } from './endpoints.ts';
+export { LANGFUSE_OPENAPI_FILE } from './openapi.ts';
+export { LOCAL_PROJECT_ID } from './project-store.ts';
 
 export interface LangfuseFaults {
   /** Answer whole requests with this status (500, 429, 503...) while `times` lasts. */
@@ -46,10 +45,11 @@ export interface LangfuseFaults {
     code: number;
     times?: number;
     retryAfterSeconds?: number;
-    paths?: ('ingestion' | 'otel')[];
+    /** Which endpoints; all of them when absent. */
+    paths?: RouteKind[];
   } | null;
-  /** Per-event errors inside a 207, by score body id: status and message. */
-  eventErrors: Map<string, { status: number; message: string; times?: number }>;
+  /** Per-event errors inside a 207, by event body id (e.g. the score id): status and message. */
+  eventErrors: Map<string, InjectedEventError>;
   delayMs: number;
   /** Destroy the connection instead of answering, while `times` lasts. */
   drop: { times: number } | null;
@@ -59,128 +59,30 @@ export interface LangfuseServer {
   url: string;
   publicKey: string;
   secretKey: string;
-  /** Latest accepted score-create body, by score id. */
+  /** Latest accepted score-create body, by score id (as received, before Langfuse's merge). */
   scores: Map<string, Record<string, unknown>>;
   /** Every accepted score-create event, in order (duplicates show here). */
   scoreEvents: IngestionEventRecord[];
-  /** Accepted spans, by Langfuse trace id (uuid form). */
+  /** Accepted spans, by Langfuse trace id (the OTLP traceId as Langfuse reads it: 32 hex). */
   spans: Map<string, ReceivedSpan[]>;
-  /** Every request body that failed schema validation, with the errors. */
-  invalid: { event: unknown; errors: string[] }[];
+  /** Every event refused by the OpenAPI spec or by Langfuse's rules, with the errors. */
+  invalid: Received['invalid'];
+  /** Events Langfuse accepts over HTTP but drops in its worker (bad OTel fields, configIds...). */
+  readonly dropped: readonly DroppedEvent[];
+  /** GET answers that did not match the spec's response schema (should stay empty). */
+  invalidResponses: { path: string; errors: string[] }[];
   requests: { path: string; status: number; contentType: string }[];
   faults: LangfuseFaults;
+  /** The stored project (records keyed by Langfuse id). */
+  store: ProjectStore;
+  /** GET /api/public/traces/{id} as Langfuse answers it (TraceWithFullDetails), or undefined. */
+  trace(id: string): Record<string, unknown> | undefined;
+  /** GET /api/public/sessions/{id}, or undefined. */
+  session(id: string): Record<string, unknown> | undefined;
+  /** Scores (v2 shape) whose traceId names a trace the server never stored. */
+  orphanedScores(): Record<string, unknown>[];
   reset(): void;
   stop(): Promise<void>;
-}
-
-/** OpenAPI 3.0 -> JSON Schema: `nullable` becomes a null type, refs point into one document. */
-function toJsonSchema(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(toJsonSchema);
-  if (!node || typeof node !== 'object') return node;
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(node)) {
-    if (key === 'nullable' || key === 'example' || key === 'discriminator') continue;
-    out[key] =
-      key === '$ref' && typeof value === 'string'
-        ? value.replace('#/', 'langfuse#/')
-        : toJsonSchema(value);
-  }
-  if ((node as { nullable?: boolean }).nullable === true && typeof out.type === 'string') {
-    out.type = [out.type, 'null'];
-  }
-  return out;
-}
-
-let cachedValidator: ValidateFunction | undefined;
-
-/** A validator for one ingestion event, compiled from the OpenAPI spec's IngestionEvent schema. */
-export function ingestionEventValidator(): ValidateFunction {
-  if (cachedValidator) return cachedValidator;
-  // The spec reuses definitions through many YAML aliases; it is our own trusted file.
-  const spec = parseYaml(readFileSync(LANGFUSE_OPENAPI_FILE, 'utf8'), { maxAliasCount: -1 }) as {
-    components: unknown;
-  };
-  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
-  ajv.addSchema({ $id: 'langfuse', components: toJsonSchema(spec.components) });
-  cachedValidator = ajv.compile({ $ref: 'langfuse#/components/schemas/IngestionEvent' });
-  return cachedValidator;
-}
-
-const ExportTraceServiceRequest = (
-  protobufRoot as unknown as {
-    opentelemetry: {
-      proto: {
-        collector: {
-          trace: {
-            v1: {
-              ExportTraceServiceRequest: {
-                decode(bytes: Uint8Array): unknown;
-                toObject(message: unknown, options: Record<string, unknown>): unknown;
-              };
-            };
-          };
-        };
-      };
-    };
-  }
-).opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
-
-interface OtlpAnyValue {
-  stringValue?: string;
-  boolValue?: boolean;
-  intValue?: string | number;
-  doubleValue?: number;
-  arrayValue?: { values?: OtlpAnyValue[] };
-}
-
-function anyValue(value: OtlpAnyValue | undefined): unknown {
-  if (!value) return null;
-  if (value.stringValue !== undefined) return value.stringValue;
-  if (value.boolValue !== undefined) return value.boolValue;
-  if (value.intValue !== undefined) return Number(value.intValue);
-  if (value.doubleValue !== undefined) return value.doubleValue;
-  if (value.arrayValue) return (value.arrayValue.values ?? []).map(anyValue);
-  return null;
-}
-
-/** OTLP ids: hex in OTLP/JSON, base64 once protobuf is turned into an object. */
-function hexId(id: unknown, encoding: 'hex' | 'base64'): string {
-  if (typeof id !== 'string') return '';
-  return encoding === 'hex' ? id.toLowerCase() : Buffer.from(id, 'base64').toString('hex');
-}
-
-export function uuidFromTraceId(hex: string): string {
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-function spansOf(request: unknown, encoding: 'hex' | 'base64'): ReceivedSpan[] {
-  const out: ReceivedSpan[] = [];
-  const resourceSpans = (request as { resourceSpans?: unknown[] }).resourceSpans ?? [];
-  for (const resource of resourceSpans as {
-    scopeSpans?: { spans?: Record<string, unknown>[] }[];
-  }[]) {
-    for (const scope of resource.scopeSpans ?? []) {
-      for (const span of scope.spans ?? []) {
-        const attributes: Record<string, unknown> = {};
-        for (const attribute of (span.attributes ?? []) as {
-          key: string;
-          value?: OtlpAnyValue;
-        }[]) {
-          attributes[attribute.key] = anyValue(attribute.value);
-        }
-        out.push({
-          traceId: hexId(span.traceId, encoding),
-          spanId: hexId(span.spanId, encoding),
-          parentSpanId: hexId(span.parentSpanId, encoding),
-          name: String(span.name ?? ''),
-          startTimeUnixNano: String(span.startTimeUnixNano ?? ''),
-          endTimeUnixNano: String(span.endTimeUnixNano ?? ''),
-          attributes,
-        });
-      }
-    }
-  }
-  return out;
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -190,13 +92,16 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const header = (req: IncomingMessage, name: string) => {
+  const value = req.headers[name] ?? req.headers[name.replaceAll('-', '_')];
+  return Array.isArray(value) ? value.join(',') : (value ?? '');
+};
 
 export async function startLangfuseServer(
   options: { port?: number; publicKey?: string; secretKey?: string } = {},
 ): Promise<LangfuseServer> {
   const publicKey = options.publicKey ?? 'pk-lf-local';
   const secretKey = options.secretKey ?? 'sk-lf-local';
-  const validate = ingestionEventValidator();
   const expectedAuth = `Basic ${Buffer.from(`${publicKey}:${secretKey}`).toString('base64')}`;
   const freshFaults = (): LangfuseFaults => ({
     status: null,
@@ -204,6 +109,9 @@ export async function startLangfuseServer(
     delayMs: 0,
     drop: null,
   });
+  const store = new ProjectStore();
+  // Compiled before listening, so no request pays for reading the spec.
+  ingestionEventValidator();
 
   // Bumped by reset(): a request held by an injected delay across a reset
   // belongs to the test before and must not land in the next one's state.
@@ -215,123 +123,76 @@ export async function startLangfuseServer(
     scoreEvents: [],
     spans: new Map(),
     invalid: [],
+    get dropped() {
+      return store.dropped;
+    },
+    invalidResponses: [],
     requests: [],
     faults: freshFaults(),
+    store,
+    trace: (id) => traceWithFullDetails(store, id),
+    session: (id) => sessionWithTraces(store, id),
+    orphanedScores: () => store.orphanedScores().map(scoreV2),
     reset() {
       generation += 1;
       state.scores.clear();
       state.scoreEvents.length = 0;
       state.spans.clear();
       state.invalid.length = 0;
+      state.invalidResponses.length = 0;
       state.requests.length = 0;
       state.faults = freshFaults();
+      store.clear();
     },
   };
 
-  function json(
-    res: ServerResponse,
-    status: number,
-    body: unknown,
-    headers: Record<string, string> = {},
-  ) {
+  function send(res: ServerResponse, answer: Answer, headers: Record<string, string> = {}) {
+    const text = answer.text === true;
     res
-      .writeHead(status, { 'content-type': 'application/json', ...headers })
-      .end(JSON.stringify(body));
+      .writeHead(answer.status, {
+        'content-type': text ? 'text/plain; charset=utf-8' : 'application/json',
+        ...headers,
+      })
+      .end(text ? String(answer.body) : JSON.stringify(answer.body));
   }
 
-  function ingest(body: Buffer, res: ServerResponse): number {
-    let payload: { batch?: unknown };
-    try {
-      payload = JSON.parse(body.toString('utf8')) as { batch?: unknown };
-    } catch {
-      json(res, 400, { message: 'invalid JSON' });
-      return 400;
-    }
-    if (!Array.isArray(payload.batch)) {
-      json(res, 400, { message: 'batch must be an array' });
-      return 400;
-    }
-    const successes: { id: string; status: number }[] = [];
-    const errors: { id: string; status: number; message: string; error?: unknown }[] = [];
-    for (const event of payload.batch as IngestionEventRecord[]) {
-      const eventId = typeof event?.id === 'string' ? event.id : '';
-      if (!validate(event)) {
-        const problems = (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
-        state.invalid.push({ event, errors: problems });
-        errors.push({ id: eventId, status: 400, message: 'Invalid request data', error: problems });
-        continue;
-      }
-      const scoreId = String(event.body.id ?? '');
-      const injected = state.faults.eventErrors.get(scoreId);
-      if (injected && (injected.times === undefined || injected.times > 0)) {
-        if (injected.times !== undefined) injected.times -= 1;
-        errors.push({ id: eventId, status: injected.status, message: injected.message });
-        continue;
-      }
-      if (event.type === 'score-create') {
-        state.scores.set(scoreId, event.body);
-        state.scoreEvents.push(event);
-      }
-      successes.push({ id: eventId, status: 201 });
-    }
-    json(res, 207, { successes, errors });
-    return 207;
-  }
-
-  function otel(body: Buffer, contentType: string, res: ServerResponse): number {
-    let spans: ReceivedSpan[];
-    try {
-      if (contentType.includes('json')) {
-        spans = spansOf(JSON.parse(body.toString('utf8')), 'hex');
-      } else {
-        const message = ExportTraceServiceRequest.decode(new Uint8Array(body));
-        spans = spansOf(
-          ExportTraceServiceRequest.toObject(message, { longs: String, bytes: String }),
-          'base64',
-        );
-      }
-    } catch (error) {
-      json(res, 400, { message: `invalid OTLP payload: ${String(error)}` });
-      return 400;
-    }
-    for (const span of spans) {
-      const traceId = uuidFromTraceId(span.traceId);
-      state.spans.set(traceId, [...(state.spans.get(traceId) ?? []), span]);
-    }
-    json(res, 200, {});
-    return 200;
+  function received() {
+    return {
+      scores: Object.fromEntries(state.scores),
+      traces: Object.fromEntries(
+        [...state.spans].map(([id, spans]) => [id, spans.map((s) => s.name)]),
+      ),
+      traceIds: [...store.traces.keys()],
+      orphanedScores: state.orphanedScores(),
+      invalid: state.invalid,
+      dropped: state.dropped,
+    };
   }
 
   const server = createServer(async (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://local').pathname;
-    const contentType = String(req.headers['content-type'] ?? '');
+    const url = new URL(req.url ?? '/', 'http://local');
+    const path = url.pathname;
+    const contentType = header(req, 'content-type');
     const body = await readBody(req);
     const record = (status: number) => state.requests.push({ path, status, contentType });
 
     if (req.method === 'GET' && path === '/_local/received') {
-      json(res, 200, {
-        scores: Object.fromEntries(state.scores),
-        traces: Object.fromEntries(
-          [...state.spans].map(([id, spans]) => [id, spans.map((s) => s.name)]),
-        ),
-        invalid: state.invalid,
-      });
+      send(res, { status: 200, body: received() });
       return;
     }
+    const kind = routeKind(path);
     if (req.headers.authorization !== expectedAuth) {
       record(401);
-      json(res, 401, { message: 'Invalid credentials' });
+      const message = req.headers.authorization
+        ? "Invalid credentials. Confirm that you've configured the correct host."
+        : 'No authorization header';
+      const answer = kind === 'ingestion' ? { error: 'UnauthorizedError', message } : { message };
+      send(res, { status: 401, body: answer });
       return;
     }
-    const kind =
-      path === '/api/public/ingestion'
-        ? 'ingestion'
-        : path === '/api/public/otel/v1/traces'
-          ? 'otel'
-          : null;
-    if (req.method !== 'POST' || !kind) {
+    if (!kind) {
       record(404);
-      json(res, 404, { message: 'Not found' });
+      send(res, { status: 404, body: { message: 'Not found' } });
       return;
     }
     const { faults } = state;
@@ -361,10 +222,41 @@ export async function startLangfuseServer(
         fault.retryAfterSeconds === undefined
           ? {}
           : { 'retry-after': String(fault.retryAfterSeconds) };
-      json(res, fault.code, { message: `injected ${fault.code}` }, headers);
+      send(res, { status: fault.code, body: { message: `injected ${fault.code}` } }, headers);
       return;
     }
-    record(kind === 'ingestion' ? ingest(body, res) : otel(body, contentType, res));
+    let answer: Answer & { schema?: SpecSchemaName };
+    const write = kind === 'ingestion' || kind === 'otel';
+    if (write && req.method !== 'POST') {
+      answer = {
+        status: 405,
+        body: { message: 'Method not allowed', error: 'MethodNotAllowedError' },
+      };
+    } else if (kind === 'ingestion') {
+      answer = ingestion(body, contentType, store, state, faults.eventErrors);
+    } else if (kind === 'otel') {
+      answer = otelTraces(
+        body,
+        {
+          contentType,
+          contentEncoding: header(req, 'content-encoding'),
+          ingestionVersion: header(req, 'x-langfuse-ingestion-version'),
+        },
+        store,
+        state,
+      );
+    } else {
+      answer = readRoute(req.method ?? 'GET', url, store);
+      if (req.method === 'GET' && answer.status === 200 && answer.schema) {
+        const validate = specValidator(answer.schema);
+        // JSON round trip: validate exactly what goes on the wire.
+        if (!validate(JSON.parse(JSON.stringify(answer.body)))) {
+          state.invalidResponses.push({ path, errors: specErrors(validate) });
+        }
+      }
+    }
+    record(answer.status);
+    send(res, answer);
   });
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));

@@ -52,6 +52,7 @@ async function floor(body: string): Promise<Response> {
     receivedAt: now,
     now,
     traceId,
+    sessionId: null,
   });
   const trace = {
     traceId,
@@ -76,6 +77,10 @@ async function floor(body: string): Promise<Response> {
       stream_status: null,
       error: null,
       environment: 'bench',
+      session_id: null,
+      release: null,
+      prompt_version: 'bench',
+      model_parameters: { max_tokens: 600 },
     },
   };
   await sql`

@@ -60,6 +60,13 @@ async function score(traceId: string, name: string) {
   return row;
 }
 
+async function commentOf(traceId: string, name: string): Promise<string | null | undefined> {
+  const [row] = await db.sql`
+    select comment from public.langfuse_scores where trace_id = ${traceId} and score_name = ${name}
+  `;
+  return row?.comment;
+}
+
 const derive = async (fn: string, now: string, ...extra: unknown[]) => {
   const args = extra.length ? `${extra.map((_, i) => `$${i + 2}`).join(', ')}, ` : '';
   const [row] = await db.sql.unsafe(`select public.${fn}(${args}p_now => $1) as n`, [
@@ -81,6 +88,7 @@ describe('next_day_activity', () => {
       value: 1,
       metadata: { day: '2026-10-06' },
     });
+    expect(await commentOf(trace, 'next_day_activity')).toBe('Active on the next day, 2026-10-06');
     await db.sql`delete from public.ai_coach_messages where user_id = ${user}`;
     await derive('derive_next_day_activity', '2026-10-08T00:00:00Z');
     expect(await score(trace, 'next_day_activity')).toEqual({
@@ -145,6 +153,12 @@ describe('mission_completed', () => {
       metadata: { day: '2026-10-12', mission: 'Walk 20 minutes' },
     });
     expect(await score(missed, 'mission_completed')).toMatchObject({ value: 0 });
+    expect(await commentOf(done, 'mission_completed')).toBe(
+      'Mission "Walk 20 minutes" on 2026-10-12: completed',
+    );
+    expect(await commentOf(missed, 'mission_completed')).toBe(
+      'Mission "Stretch" on 2026-10-13: not completed',
+    );
     expect(await score(noMission, 'mission_completed')).toBeUndefined();
   });
 });
@@ -170,6 +184,9 @@ describe('weekly_completion_rate', () => {
         threshold: 0.8,
       },
     });
+    expect(await commentOf(trace, 'weekly_completion_rate')).toBe(
+      '2 of 3 missions completed in the week of 2026-10-19 (67%, threshold 80%)',
+    );
   });
 
   it('passes at the threshold and skips weeks without missions', async () => {

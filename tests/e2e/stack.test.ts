@@ -14,6 +14,8 @@ import { type MockLlm, startMockLlm } from '../../local/mock-llm.ts';
 import { type FunctionsServer, startFunctionsServer } from '../../scripts/lib/functions-server.ts';
 import { createKeys, type LocalKeys, platformEnv, signUserToken } from '../../scripts/lib/keys.ts';
 import { projectRoot } from '../../scripts/lib/project.ts';
+import { langfuseTraceId } from '../../supabase/functions/_shared/langfuse/trace-id.ts';
+import { get } from '../local/langfuse-http.ts';
 import { parseSse } from '../support/coach-fixture.ts';
 import { insertUser, type TestUser } from '../support/rows.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
@@ -29,6 +31,30 @@ let user: TestUser;
 let token: string;
 let supabase: SupabaseClient;
 const serverLog: string[] = [];
+
+interface LangfuseObservationView {
+  type: string;
+  name: string;
+  startTime: string;
+  endTime: string | null;
+  completionStartTime: string | null;
+  level: string;
+  statusMessage: string | null;
+  costDetails: Record<string, number>;
+}
+
+interface LangfuseTraceView {
+  sessionId: string | null;
+  tags: string[];
+  input: unknown;
+  observations: LangfuseObservationView[];
+  scores: unknown[];
+}
+
+/** The trace as Langfuse's API shows it, the answer checked against Langfuse's OpenAPI spec. */
+async function langfuseTrace(traceId: string): Promise<{ status: number; body: unknown }> {
+  return get(langfuse, `/api/public/traces/${langfuseTraceId(traceId)}`, 'TraceWithFullDetails');
+}
 
 function clientFor(accessToken: string): SupabaseClient {
   return createClient(server.url, keys.publishableKey, {
@@ -56,6 +82,8 @@ beforeAll(async () => {
       LANGFUSE_PUBLIC_KEY: langfuse.publicKey,
       LANGFUSE_SECRET_KEY: langfuse.secretKey,
       LANGFUSE_BASE_URL: langfuse.url,
+      APP_ENVIRONMENT: 'e2e',
+      APP_RELEASE: 'e2e-release',
     },
     onLog: (line) => serverLog.push(line),
   });
@@ -204,7 +232,7 @@ describe('the local functions stack', () => {
     expect(await res.json()).toMatchObject({ status: 'ok', db: 'ok' });
   });
 
-  it('takes feedback, and the sync delivers traces and scores to Langfuse', async () => {
+  it('shows in Langfuse what a Langfuse user looks for: the trace, its generation, its score, its session', async () => {
     const { data: turn } = await supabase.functions.invoke('ai-coach', {
       body: { message: 'Sync me' },
     });
@@ -213,10 +241,23 @@ describe('the local functions stack', () => {
     });
     expect(error).toBeNull();
     expect(feedback).toMatchObject({ traceId: turn.traceId, status: 'pending' });
-    await waitFor(async () => {
+    const { data: second } = await supabase.functions.invoke('ai-coach', {
+      body: { message: 'And tomorrow?', conversationId: turn.conversationId },
+    });
+    const streamed = await fetch(`${server.url}/functions/v1/ai-coach`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'stream for langfuse', stream: true }),
+    });
+    const streamedTraceId = parseSse(await streamed.text()).at(-1)?.data.traceId as string;
+    mock.behavior.failure = { status: 500 };
+    const failed = await supabase.functions.invoke('reflection', { body: { body: 'fail me' } });
+    expect(failed.error).toBeInstanceOf(FunctionsHttpError);
+    mock.reset();
+    const failedTraceId = await waitFor(async () => {
       const [row] =
-        await db.sql`select 1 from public.langfuse_traces where trace_id = ${turn.traceId}`;
-      return row;
+        await db.sql`select trace_id from public.langfuse_traces where input like '%fail me%'`;
+      return row?.trace_id as string | undefined;
     });
 
     const sync = await fetch(`${server.url}/functions/v1/langfuse-sync`, {
@@ -225,29 +266,87 @@ describe('the local functions stack', () => {
       body: '{}',
     });
     expect(sync.status).toBe(200);
-    const summary = (await sync.json()) as {
-      scoresSent: number;
-      tracesExported: number;
-      runId: string;
-    };
+    const summary = (await sync.json()) as { scoresSent: number; runId: string };
     expect(summary.scoresSent).toBeGreaterThanOrEqual(1);
-    expect(summary.tracesExported).toBeGreaterThanOrEqual(1);
-    expect(langfuse.scores.get(feedback.scoreId)).toMatchObject({
-      traceId: turn.traceId,
-      value: 1,
-      comment: 'Useful',
-    });
-    expect(
-      langfuse.spans
-        .get(turn.traceId)
-        ?.map((span) => span.name)
-        .sort(),
-    ).toEqual(['ai-coach', 'llm']);
     expect(langfuse.invalid).toEqual([]);
-    const [run] =
-      await db.sql`select scores_sent, completed_at from public.langfuse_batch_runs where id = ${summary.runId}`;
-    expect(run?.scores_sent).toBe(summary.scoresSent);
-    expect(run?.completed_at).toBeInstanceOf(Date);
+    expect(langfuse.orphanedScores()).toEqual([]);
+    expect(langfuse.dropped).toEqual([]);
+
+    const view = await langfuseTrace(turn.traceId);
+    expect(view.status).toBe(200);
+    const trace = view.body as LangfuseTraceView;
+    expect(trace).toMatchObject({
+      id: langfuseTraceId(turn.traceId),
+      name: 'ai-coach',
+      userId: user.id,
+      sessionId: turn.conversationId,
+      environment: 'e2e',
+      release: 'e2e-release',
+      version: expect.stringMatching(/^prompt-[0-9a-f]{8}$/),
+      tags: expect.arrayContaining(['ai-coach', 'openai']),
+      output: turn.reply,
+      metadata: expect.objectContaining({ trace_id: turn.traceId, entity_id: turn.messageId }),
+    });
+    expect(JSON.stringify(trace.input)).toContain('Sync me');
+    const generation = trace.observations.find((o) => o.type === 'GENERATION');
+    expect(trace.observations).toHaveLength(2);
+    const [stored] =
+      await db.sql`select model from public.langfuse_traces where trace_id = ${turn.traceId}`;
+    expect(stored?.model).toEqual(expect.any(String));
+    expect(generation).toMatchObject({
+      name: 'llm',
+      model: stored?.model,
+      modelParameters: { max_tokens: 600 },
+      usageDetails: {
+        input: turn.usage.inputTokens,
+        output: turn.usage.outputTokens,
+        total: turn.usage.inputTokens + turn.usage.outputTokens,
+      },
+      costDetails: { total: expect.any(Number) },
+      level: 'DEFAULT',
+      environment: 'e2e',
+    });
+    expect(generation?.costDetails.total).toBeGreaterThan(0);
+    expect(Date.parse(generation?.endTime as string)).toBeGreaterThanOrEqual(
+      Date.parse(generation?.startTime as string),
+    );
+    expect(trace.scores).toEqual([
+      expect.objectContaining({
+        id: feedback.scoreId,
+        traceId: langfuseTraceId(turn.traceId),
+        name: 'user_feedback',
+        value: 1,
+        comment: 'Useful',
+        dataType: 'BOOLEAN',
+        environment: 'e2e',
+      }),
+    ]);
+
+    const next = (await langfuseTrace(second.traceId)).body as LangfuseTraceView;
+    expect(next.sessionId).toBe(turn.conversationId);
+
+    const stream = (await langfuseTrace(streamedTraceId)).body as LangfuseTraceView;
+    const streamGeneration = stream.observations.find((o) => o.type === 'GENERATION');
+    expect(Date.parse(streamGeneration?.completionStartTime as string)).toBeGreaterThanOrEqual(
+      Date.parse(streamGeneration?.startTime as string),
+    );
+    expect(stream.tags).toContain('stream');
+
+    const failure = (await langfuseTrace(failedTraceId)).body as LangfuseTraceView;
+    expect(failure.observations.find((o) => o.type === 'GENERATION')).toMatchObject({
+      level: 'ERROR',
+      statusMessage: expect.stringContaining('500'),
+    });
+
+    const session = await get(
+      langfuse,
+      `/api/public/sessions/${turn.conversationId}`,
+      'SessionWithTraces',
+    );
+    expect(
+      ((session.body as { traces: { id: string }[] }).traces ?? []).map((t) => t.id).sort(),
+    ).toEqual([langfuseTraceId(turn.traceId), langfuseTraceId(second.traceId)].sort());
+    expect(langfuse.invalidResponses).toEqual([]);
 
     const anonymous = await fetch(`${server.url}/functions/v1/langfuse-sync`, { method: 'POST' });
     expect(anonymous.status).toBe(401);

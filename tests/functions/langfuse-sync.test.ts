@@ -4,20 +4,19 @@
  * two runs at once. Every payload is checked against Langfuse's OpenAPI spec.
  */
 import { randomUUID } from 'node:crypto';
-import { LangfuseClient } from '@langfuse/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type LangfuseServer, startLangfuseServer } from '../../local/langfuse/server.ts';
+import type { LangfuseServer } from '../../local/langfuse/server.ts';
 import { createKeys, platformEnv } from '../../scripts/lib/keys.ts';
 import { authEnvFrom, createAuthenticator } from '../../supabase/functions/_shared/auth.ts';
-import {
-  loadSyncConfig,
-  type SyncConfig,
-} from '../../supabase/functions/_shared/langfuse/config.ts';
+import type { SyncConfig } from '../../supabase/functions/_shared/langfuse/config.ts';
 import { createSyncHandler } from '../../supabase/functions/_shared/langfuse/handler.ts';
 import { runSync, type SyncDeps } from '../../supabase/functions/_shared/langfuse/sync.ts';
+import { langfuseTraceId } from '../../supabase/functions/_shared/langfuse/trace-id.ts';
 import { insertCoachTurn, insertUser } from '../support/rows.ts';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
+import { type SyncFixture, startSyncFixture } from '../support/sync-fixture.ts';
+import type { TestDatabase } from '../support/test-database.ts';
 
+let fixture: SyncFixture;
 let db: TestDatabase;
 let langfuse: LangfuseServer;
 let config: SyncConfig;
@@ -25,36 +24,13 @@ let now: Date;
 
 const clock = { now: () => now };
 const minutes = (n: number) => n * 60_000;
-
-function deps(overrides: Partial<SyncConfig> = {}): SyncDeps {
-  return {
-    sql: db.sql,
-    config: { ...config, ...overrides },
-    clock,
-    langfuse: new LangfuseClient({
-      publicKey: langfuse.publicKey,
-      secretKey: langfuse.secretKey,
-      baseUrl: langfuse.url,
-    }),
-  };
-}
+const deps = (overrides: Partial<SyncConfig> = {}): SyncDeps => fixture.deps(clock, overrides);
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  langfuse = await startLangfuseServer();
-  config = loadSyncConfig({
-    LANGFUSE_PUBLIC_KEY: langfuse.publicKey,
-    LANGFUSE_SECRET_KEY: langfuse.secretKey,
-    LANGFUSE_BASE_URL: langfuse.url,
-    LANGFUSE_TIMEOUT_MS: '2000',
-    SYNC_MAX_TRACES: '5000',
-    APP_ENVIRONMENT: 'test',
-  });
+  fixture = await startSyncFixture({ LANGFUSE_TIMEOUT_MS: '2000', SYNC_MAX_TRACES: '5000' });
+  ({ db, langfuse, config } = fixture);
 });
-afterAll(async () => {
-  await langfuse?.stop();
-  await db?.drop();
-});
+afterAll(() => fixture?.stop());
 beforeEach(async () => {
   langfuse.reset();
   now = new Date();
@@ -125,14 +101,14 @@ describe('a sync run', () => {
     });
     const [score] =
       await db.sql`select trace_id, created_at from public.langfuse_scores where id = ${ids[1] as string}`;
-    expect(body?.traceId).toBe(score?.trace_id);
+    expect(body?.traceId).toBe(langfuseTraceId(score?.trace_id));
     const event = langfuse.scoreEvents.find((e) => e.body.id === ids[1]);
     expect(event?.timestamp).toBe((score?.created_at as Date | undefined)?.toISOString());
 
     const [trace] =
       await db.sql`select trace_id, user_id, exported_at from public.langfuse_traces where trace_id = ${score?.trace_id}`;
     expect(trace?.exported_at).toEqual(now);
-    const spans = langfuse.spans.get(trace?.trace_id) ?? [];
+    const spans = langfuse.spans.get(langfuseTraceId(trace?.trace_id)) ?? [];
     expect(spans.map((s) => s.name).sort()).toEqual(['ai-coach', 'llm']);
     const root = spans.find((s) => s.name === 'ai-coach');
     const generation = spans.find((s) => s.name === 'llm');
@@ -284,6 +260,33 @@ describe('a sync run', () => {
     expect(Date.parse(second?.timestamp as string)).toBeGreaterThan(
       Date.parse(first?.timestamp as string),
     );
+  });
+
+  it('splits a trace batch over the OTLP byte cap; a failed request leaves its rows and the rest for later', async () => {
+    await pendingScores(3);
+    let otlpCalls = 0;
+    const failSecond: typeof fetch = (input, init) => {
+      otlpCalls += 1;
+      if (otlpCalls === 2) return Promise.resolve(new Response('busy', { status: 503 }));
+      return fetch(input, init);
+    };
+    const first = await runSync({ ...deps({ otlpMaxBytes: 1 }), fetch: failSecond });
+    expect(first.tracesExported).toBe(1);
+    expect(first.stoppedBecause.join()).toMatch(/trace export failed: HTTP 503/);
+    expect(langfuse.spans.size).toBe(1);
+    const [waiting] = await db.sql`
+      select count(*)::int as n from public.langfuse_traces
+      where exported_at is null and export_next_attempt_at > ${now} and export_error like '%503%'
+    `;
+    expect(waiting?.n).toBe(2);
+
+    now = new Date(now.getTime() + minutes(60));
+    const second = await runSync(deps({ otlpMaxBytes: 1 }));
+    expect(second.tracesExported).toBe(2);
+    expect(langfuse.spans.size).toBe(3);
+    const otlpRequests = langfuse.requests.filter((r) => r.path === '/api/public/otel/v1/traces');
+    expect(otlpRequests).toHaveLength(3);
+    expect([...langfuse.spans.values()].every((spans) => spans.length === 2)).toBe(true);
   });
 
   it('names runs that crashed before completing, and takes over their work', async () => {

@@ -45,6 +45,32 @@ const optionalText = z
   .transform((value) => (value ? value : undefined));
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+/**
+ * APP_ENVIRONMENT names the deployment in Langfuse (traces and scores). Langfuse
+ * accepts lowercase letters, digits, '-' and '_', at most 40 characters, not
+ * starting with 'langfuse'; other names it silently lowercases, strips or files
+ * under 'default'
+ * (PublicEnvironmentName in langfuse/packages/shared/src/server/ingestion/types.ts).
+ * We refuse such a name at start instead.
+ */
+export const AppEnvironmentSchema = z
+  .string()
+  .trim()
+  .regex(
+    /^[a-z0-9_-]{1,40}$/,
+    'Langfuse environment names are 1-40 lowercase letters, digits, "-" or "_"',
+  )
+  .refine((name) => !name.startsWith('langfuse'), 'must not start with "langfuse" (reserved)')
+  .default('development');
+
+/** APP_RELEASE: the deployed version (a git sha or tag), sent to Langfuse as the trace's release. */
+export const AppReleaseSchema = z
+  .string()
+  .trim()
+  .max(200)
+  .optional()
+  .transform((value) => value || undefined);
+
 export const EnvSchema = z.object({
   LLM_PROVIDER: optionalText.pipe(z.enum(['openai', 'anthropic']).optional()),
   OPENAI_API_KEY: optionalText,
@@ -63,7 +89,8 @@ export const EnvSchema = z.object({
   MAX_BODY_BYTES: positiveInt(DEFAULT_MAX_BODY_BYTES),
   HISTORY_MAX_TURNS: positiveInt(12),
   HISTORY_MAX_CHARS: positiveInt(12_000),
-  APP_ENVIRONMENT: z.string().trim().default('development'),
+  APP_ENVIRONMENT: AppEnvironmentSchema,
+  APP_RELEASE: AppReleaseSchema,
   /** Connections per function instance; the transaction pooler multiplexes them. */
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   /** Prepared statements: only on a direct or session-mode connection, never the transaction pooler. */
@@ -93,6 +120,7 @@ export interface AppConfig {
   maxBodyBytes: number;
   history: { maxTurns: number; maxChars: number };
   environment: string;
+  release: string | undefined;
   dbPoolMax: number;
   dbPrepare: boolean;
 }
@@ -147,6 +175,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     maxBodyBytes: env.MAX_BODY_BYTES,
     history: { maxTurns: env.HISTORY_MAX_TURNS, maxChars: env.HISTORY_MAX_CHARS },
     environment: env.APP_ENVIRONMENT,
+    release: env.APP_RELEASE,
     dbPoolMax: env.DB_POOL_MAX,
     dbPrepare: env.DB_PREPARE,
   };

@@ -139,6 +139,8 @@ export function createCoachHandler<Body extends { stream?: boolean | undefined }
         request,
         provider: deps.llm.name,
         environment: deps.config.environment,
+        release: deps.config.release ?? null,
+        sessionId: kind.sessionId?.(body) ?? null,
         traceId: crypto.randomUUID(),
         entityId: crypto.randomUUID(),
         receivedAt,

@@ -19,6 +19,8 @@ export interface StoreInput<Body> {
   /** When the request arrived: user-authored rows are dated then, replies now. */
   receivedAt: Date;
   now: Date;
+  /** The call's session (ai-coach: the conversation), decided before the call; null if none. */
+  sessionId: string | null;
   /**
    * The trace written in the same statement, for the row's langfuse_trace_id;
    * null when the trace is written separately (it links the row itself then).
@@ -59,5 +61,11 @@ export interface CoachKind<Body extends { stream?: boolean | undefined }> {
   messages(body: Body, context: unknown, config: AppConfig): ChatMessage[];
   /** Builds the statement that stores the reply in the kind's table (it runs nothing). */
   store(sql: Sql, input: StoreInput<Body>): StoreStatement;
+  /**
+   * The session the call belongs to, when the kind has one: ai-coach turns of
+   * one conversation share the conversationId, so Langfuse groups them. A new
+   * conversation gets its id here, before the call, so its first trace has it.
+   */
+  sessionId?(body: Body): string;
   link: TraceLink | null;
 }

@@ -12,3 +12,22 @@ export const SYSTEM_PROMPTS: Record<EntityType, string> = {
   reflection: `${PERSONA} The user wrote a reflection about their day. Acknowledge it, name one thing that went well, and offer one question to think about.`,
   daily_status: `${PERSONA} The user posted today's status (mood, note, mission). Comment on it in two or three sentences; celebrate a completed mission.`,
 };
+
+/** FNV-1a, 32 bits: a short, stable fingerprint of a prompt's text. */
+function fingerprint(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i += 1) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, '0');
+}
+
+/**
+ * Each system prompt's version, sent to Langfuse as the trace's version: it
+ * changes exactly when the prompt's text does, so traces of two prompt
+ * versions can be told apart (and compared) without anyone bumping a number.
+ */
+export const PROMPT_VERSIONS = Object.fromEntries(
+  Object.entries(SYSTEM_PROMPTS).map(([type, text]) => [type, `prompt-${fingerprint(text)}`]),
+) as Record<EntityType, string>;

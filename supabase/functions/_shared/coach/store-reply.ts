@@ -63,6 +63,7 @@ export async function storeReply<Body extends AnyBody>(
     reply: result.text,
     receivedAt: call.receivedAt,
     now: deps.clock.now(),
+    sessionId: call.sessionId,
     traceId: null,
   };
   try {

@@ -2,6 +2,7 @@
 import type { LlmProviderName } from '../config.ts';
 import type { LlmError, LlmRequest, LlmResult, LlmUsage } from '../llm/types.ts';
 import type { CoachKind } from './kind.ts';
+import { PROMPT_VERSIONS } from './prompts.ts';
 import {
   resolveUsage,
   type StreamStatus,
@@ -18,6 +19,10 @@ export interface CallRecord<Body extends { stream?: boolean | undefined }> {
   request: LlmRequest;
   provider: LlmProviderName;
   environment: string;
+  /** APP_RELEASE, when set. */
+  release: string | null;
+  /** The conversation (ai-coach), for Langfuse's sessionId. */
+  sessionId: string | null;
   traceId: string;
   /** Reserved for the produced row; a failed call's trace points at the row that was never made. */
   entityId: string;
@@ -50,6 +55,18 @@ function baseRecord(
   };
 }
 
+/** What every trace of the call carries, whatever its outcome. */
+function callContext(call: CallRecord<{ stream?: boolean | undefined }>) {
+  return {
+    session_id: call.sessionId,
+    release: call.release,
+    prompt_version: PROMPT_VERSIONS[call.kind.entityType],
+    model_parameters: { max_tokens: call.request.maxOutputTokens },
+    stream: call.stream,
+    environment: call.environment,
+  };
+}
+
 function timing(call: CallRecord<{ stream?: boolean | undefined }>, firstTokenAt: number | null) {
   return {
     latency_ms: Math.round(performance.now() - call.startedAt),
@@ -72,10 +89,9 @@ export function successTrace(
     status: 'success',
     ...timing(call, firstTokenAt),
     ...usageMetadata(result.model, usage, source),
-    stream: call.stream,
+    ...callContext(call),
     stream_status: call.stream ? streamStatus : null,
     error: null,
-    environment: call.environment,
   };
   return { record: baseRecord(call, result.text, metadata, input), usage };
 }
@@ -93,10 +109,9 @@ export function failureTrace(
     status: 'error',
     ...timing(call, firstTokenAt),
     ...usageMetadata(call.request.model, null, 'missing'),
-    stream: call.stream,
+    ...callContext(call),
     stream_status: null,
     error: { kind: error.kind, status: error.status ?? null, message: error.message },
-    environment: call.environment,
   };
   return baseRecord(call, partialOutput, metadata);
 }

@@ -33,6 +33,14 @@ export interface TraceMetadata {
   stream_status: StreamStatus;
   error: { kind: LlmFailureKind | 'internal'; status: number | null; message: string } | null;
   environment: string;
+  /** Langfuse's sessionId: the conversation of an ai-coach turn; null for the other kinds. */
+  session_id: string | null;
+  /** APP_RELEASE at the time of the call. */
+  release: string | null;
+  /** The system prompt's version (PROMPT_VERSIONS), Langfuse's trace version. */
+  prompt_version: string;
+  /** What the model was asked to respect, as sent (Langfuse's modelParameters). */
+  model_parameters: Record<string, number>;
 }
 
 export interface TraceRecord {

@@ -162,12 +162,15 @@ export type Database = {
           attempts: number;
           comment: string | null;
           created_at: string;
+          delivered_trace_id: string | null;
           id: string;
+          langfuse_score_id: string | null;
           last_error: string | null;
           metadata: Json | null;
           next_attempt_at: string | null;
           score_name: string;
           sent_at: string | null;
+          stale_langfuse_score_id: string | null;
           status: string;
           trace_id: string;
           updated_at: string;
@@ -178,12 +181,15 @@ export type Database = {
           attempts?: number;
           comment?: string | null;
           created_at?: string;
+          delivered_trace_id?: string | null;
           id?: string;
+          langfuse_score_id?: string | null;
           last_error?: string | null;
           metadata?: Json | null;
           next_attempt_at?: string | null;
           score_name: string;
           sent_at?: string | null;
+          stale_langfuse_score_id?: string | null;
           status?: string;
           trace_id: string;
           updated_at?: string;
@@ -193,12 +199,15 @@ export type Database = {
           attempts?: number;
           comment?: string | null;
           created_at?: string;
+          delivered_trace_id?: string | null;
           id?: string;
+          langfuse_score_id?: string | null;
           last_error?: string | null;
           metadata?: Json | null;
           next_attempt_at?: string | null;
           score_name?: string;
           sent_at?: string | null;
+          stale_langfuse_score_id?: string | null;
           status?: string;
           trace_id?: string;
           updated_at?: string;
@@ -629,8 +638,10 @@ export type Database = {
         Returns: number;
       };
       is_time_zone: { Args: { p_name: string }; Returns: boolean };
+      langfuse_trace_id: { Args: { p_trace_id: string }; Returns: string };
       latency_bucket_bounds: { Args: Record<PropertyKey, never>; Returns: number[] };
       latency_histogram: { Args: { p_latencies: number[] }; Returns: number[] };
+      requeue_misfiled_langfuse_scores: { Args: Record<PropertyKey, never>; Returns: number };
       roll_up_usage: { Args: { p_batch_size?: number }; Returns: number };
       unscored_traces: {
         Args: {

@@ -1,5 +1,6 @@
 /** The Langfuse sync's settings, parsed once with zod. */
 import { z } from 'zod';
+import { AppEnvironmentSchema } from '../config.ts';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -13,10 +14,16 @@ export const SyncEnvSchema = z.object({
   SYNC_MAX_SCORES: positiveInt(5_000),
   SYNC_MAX_TRACES: positiveInt(1_000),
   SYNC_TRACE_BATCH: positiveInt(50),
+  /**
+   * One OTLP request stays under this many bytes; a larger batch is split.
+   * Langfuse reads OTLP bodies of any size (it logs one over 16 MB) but its
+   * JSON endpoints stop at 4.5 MB, and so may a proxy in front of it.
+   */
+  SYNC_OTLP_MAX_BYTES: positiveInt(4_000_000),
   /** A score that failed this many times (5xx, 429, timeouts) becomes failed. */
   SYNC_MAX_ATTEMPTS: positiveInt(8),
   WEEKLY_COMPLETION_THRESHOLD: z.coerce.number().min(0).max(1).default(0.5),
-  APP_ENVIRONMENT: z.string().trim().default('development'),
+  APP_ENVIRONMENT: AppEnvironmentSchema,
 });
 export type SyncEnv = z.infer<typeof SyncEnvSchema>;
 
@@ -26,6 +33,7 @@ export interface SyncConfig {
   maxScores: number;
   maxTraces: number;
   traceBatch: number;
+  otlpMaxBytes: number;
   maxAttempts: number;
   weeklyThreshold: number;
   environment: string;
@@ -51,6 +59,7 @@ export function loadSyncConfig(source: Record<string, string | undefined>): Sync
     maxScores: env.SYNC_MAX_SCORES,
     maxTraces: env.SYNC_MAX_TRACES,
     traceBatch: env.SYNC_TRACE_BATCH,
+    otlpMaxBytes: env.SYNC_OTLP_MAX_BYTES,
     maxAttempts: env.SYNC_MAX_ATTEMPTS,
     weeklyThreshold: env.WEEKLY_COMPLETION_THRESHOLD,
     environment: env.APP_ENVIRONMENT,

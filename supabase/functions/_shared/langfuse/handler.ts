@@ -1,14 +1,19 @@
 /**
  * POST /langfuse-sync, for the scheduler: authenticated by a secret API key
  * in the apikey header (verify_jwt is off for this function). Runs one sync
- * pass and answers its summary.
+ * pass and answers its summary. `{"resendMisfiled": true}` runs the trace-id
+ * repair first (npm run sync -- --resend-sent).
  */
+import { z } from 'zod';
 import type { Authenticator } from '../auth.ts';
+import { readJsonBody } from '../http/body.ts';
 import { preflightResponse } from '../http/cors.ts';
 import { errorResponse, jsonResponse, serviceUnavailable } from '../http/errors.ts';
 import { assertRoute } from '../http/route.ts';
 import type { Logger } from '../log.ts';
 import { runSync, type SyncDeps } from './sync.ts';
+
+const SyncRequestSchema = z.strictObject({ resendMisfiled: z.boolean().optional() });
 
 export function createSyncHandler(deps: {
   auth: Authenticator;
@@ -24,7 +29,8 @@ export function createSyncHandler(deps: {
         throw serviceUnavailable(
           'Langfuse is not configured (LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY).',
         );
-      const summary = await runSync(deps.sync);
+      const options = await readJsonBody(req, SyncRequestSchema, 1024);
+      const summary = await runSync(deps.sync, options);
       deps.log({ level: 'info', msg: 'langfuse sync', ...summary });
       return jsonResponse(summary);
     } catch (error) {

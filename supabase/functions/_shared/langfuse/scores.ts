@@ -5,14 +5,18 @@
  * so concurrent runs never send the same row, and a run that dies releases
  * its rows. The 207 answer is read per event.
  *
- * Stable ids make resending harmless: body.id is our score id (Langfuse
- * upserts on it) and the envelope is dated by the score's content
- * (updated_at), so a retry is the same event and a changed feedback is newer.
+ * Stable ids make resending harmless: body.id is the score's Langfuse id (our
+ * id, or the new one the trace-id repair gave it; Langfuse upserts on it) and
+ * the envelope is dated by the score's content (updated_at), so a retry is
+ * the same event and a changed feedback is newer. A score names its trace by
+ * the trace's Langfuse id (trace-id.ts) and is filed in the trace's
+ * environment, so it shows on the trace in Langfuse.
  */
 import type { LangfuseClient } from '@langfuse/client';
 import type { Sql, TransactionSql } from 'postgres';
 import type { SyncConfig } from './config.ts';
 import { nextAttemptAt, type Outcome, outcomeForStatus, parseRetryAfter } from './retry.ts';
+import { langfuseTraceId } from './trace-id.ts';
 
 /** Langfuse's limits: at most 3.5 MB a request; 100 events keeps requests small and fast. */
 export const MAX_EVENTS_PER_BATCH = 100;
@@ -20,7 +24,11 @@ export const MAX_BATCH_BYTES = 3_400_000;
 
 export interface PendingScore {
   id: string;
+  /** The score's id in Langfuse when it is not id (re-created by the trace-id repair). */
+  langfuse_score_id: string | null;
   trace_id: string;
+  /** The environment of the score's trace, when the trace recorded one. */
+  environment: string | null;
   score_name: string;
   value: string;
   comment: string | null;
@@ -39,26 +47,28 @@ export interface ScoreEvent {
     name: string;
     value: number;
     dataType: 'BOOLEAN';
-    comment?: string;
+    /** null clears a comment in Langfuse; an absent one would keep the old. */
+    comment: string | null;
     metadata?: unknown;
     environment: string;
   };
 }
 
 export function scoreEvent(row: PendingScore, environment: string): ScoreEvent {
+  const id = row.langfuse_score_id ?? row.id;
   return {
     type: 'score-create',
-    id: `${row.id}:${row.updated_at.getTime()}`,
+    id: `${id}:${row.updated_at.getTime()}`,
     timestamp: row.updated_at.toISOString(),
     body: {
-      id: row.id,
-      traceId: row.trace_id,
+      id,
+      traceId: langfuseTraceId(row.trace_id),
       name: row.score_name,
       value: Number(row.value),
       dataType: 'BOOLEAN',
-      ...(row.comment ? { comment: row.comment } : {}),
+      comment: row.comment || null,
       ...(row.metadata ? { metadata: row.metadata } : {}),
-      environment,
+      environment: row.environment ?? environment,
     },
   };
 }
@@ -85,7 +95,12 @@ export interface BatchReport {
   errors: string[];
 }
 
-function requestFailure(error: unknown, now: Date): { outcome: Outcome; stop: string } {
+/** A failed @langfuse/client call as an outcome, and why the run stops. */
+export function requestFailure(
+  error: unknown,
+  now: Date,
+  what = 'ingestion',
+): { outcome: Outcome; stop: string; status: number | null } {
   const failure = error as {
     statusCode?: number;
     rawResponse?: { headers?: Headers };
@@ -99,9 +114,13 @@ function requestFailure(error: unknown, now: Date): { outcome: Outcome; stop: st
       `HTTP ${failure.statusCode}: ${message}`,
       retryAfter,
     );
-    return { outcome, stop: `ingestion answered ${failure.statusCode}` };
+    return { outcome, stop: `${what} answered ${failure.statusCode}`, status: failure.statusCode };
   }
-  return { outcome: { kind: 'retry', error: message }, stop: `ingestion failed: ${message}` };
+  return {
+    outcome: { kind: 'retry', error: message },
+    stop: `${what} failed: ${message}`,
+    status: null,
+  };
 }
 
 async function applyOutcomes(
@@ -117,7 +136,16 @@ async function applyOutcomes(
     const attempts = row.attempts + 1;
     if (outcome.kind === 'delivered') {
       report.sent += 1;
-      return { id: row.id, status: 'sent', sent: true, attempts, next: null, error: null };
+      const traceRef = langfuseTraceId(row.trace_id);
+      return {
+        id: row.id,
+        status: 'sent',
+        sent: true,
+        attempts,
+        next: null,
+        error: null,
+        trace_ref: traceRef,
+      };
     }
     report.errors.push(`${row.id}: ${outcome.error}`);
     if (outcome.kind === 'rejected' || attempts >= config.maxAttempts) {
@@ -129,6 +157,7 @@ async function applyOutcomes(
         attempts,
         next: null,
         error: outcome.error,
+        trace_ref: null,
       };
     }
     report.retried += 1;
@@ -140,6 +169,7 @@ async function applyOutcomes(
       attempts,
       next: next.toISOString(),
       error: outcome.error,
+      trace_ref: null,
     };
   });
   await tx`
@@ -148,9 +178,12 @@ async function applyOutcomes(
       sent_at = case when u.sent then ${now} else null end,
       attempts = u.attempts,
       next_attempt_at = u.next,
-      last_error = u.error
+      last_error = u.error,
+      -- Langfuse keeps the trace id a score was created with: record the first.
+      delivered_trace_id = coalesce(s.delivered_trace_id, u.trace_ref)
     from jsonb_to_recordset(${tx.json(updates as never)})
-      as u(id uuid, status text, sent boolean, attempts integer, next timestamptz, error text)
+      as u(id uuid, status text, sent boolean, attempts integer, next timestamptz, error text,
+        trace_ref text)
     where s.id = u.id
   `;
   return report;
@@ -165,24 +198,32 @@ export async function sendScoreBatch(
   limit = MAX_EVENTS_PER_BATCH,
 ): Promise<BatchReport> {
   return sql.begin(async (tx) => {
+    // A score whose misfiled copy is not deleted yet waits (score-repair.ts).
     const claimed = await tx<PendingScore[]>`
-      select id, trace_id, score_name, value::text as value, comment, metadata, attempts, updated_at
-      from public.langfuse_scores
-      where status = 'pending' and (next_attempt_at is null or next_attempt_at <= ${now})
-      order by next_attempt_at nulls first, created_at
+      select s.id, s.langfuse_score_id, s.trace_id, t.metadata->>'environment' as environment,
+        s.score_name, s.value::text as value, s.comment, s.metadata, s.attempts, s.updated_at
+      from public.langfuse_scores s
+      join public.langfuse_traces t on t.trace_id = s.trace_id
+      where s.status = 'pending' and s.stale_langfuse_score_id is null
+        and (s.next_attempt_at is null or s.next_attempt_at <= ${now})
+      order by s.next_attempt_at nulls first, s.created_at
       limit ${Math.min(limit, MAX_EVENTS_PER_BATCH)}
-      for update skip locked
+      for update of s skip locked
     `;
     const empty = { claimed: 0, sent: 0, failed: 0, retried: 0, stop: null, errors: [] };
     if (claimed.length === 0) return empty;
     const events = fitBatch(claimed.map((row) => scoreEvent(row, config.environment)));
     const rows = claimed.slice(0, events.length);
-    const scoreOfEvent = new Map(events.map((event) => [event.id, event.body.id]));
+    const scoreOfEvent = new Map(events.map((event, i) => [event.id, rows[i]?.id as string]));
     const outcomes = new Map<string, Outcome>();
     let stop: string | null = null;
     try {
+      // The spec allows a null comment (ScoreBody.comment is nullable); the SDK's type does not.
+      const batch = events as unknown as Parameters<
+        LangfuseClient['api']['ingestion']['batch']
+      >[0]['batch'];
       const result = await client.api.ingestion.batch(
-        { batch: events },
+        { batch },
         { maxRetries: 0, timeoutInSeconds: config.langfuse.timeoutMs / 1000 },
       );
       for (const success of result.successes) {

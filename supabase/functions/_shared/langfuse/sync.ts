@@ -1,9 +1,10 @@
 /**
  * One run of the Langfuse sync:
  *
- *   record the run -> derive due scores -> roll new traces into usage_daily
- *   -> export traces (OTLP) -> send scores (ingestion, 207) -> complete the
- *   run with its counts and errors
+ *   record the run -> [re-queue misfiled scores, when asked] -> derive due
+ *   scores -> roll new traces into usage_daily -> export traces (OTLP) ->
+ *   delete misfiled score copies -> send scores (ingestion, 207) -> complete
+ *   the run with its counts and errors
  *
  * Work is bounded by a count and a time budget, so a run ends well inside the
  * Edge Function wall clock; what is left waits for the next run. A run that
@@ -15,6 +16,7 @@ import type { LangfuseClient } from '@langfuse/client';
 import type { Sql } from 'postgres';
 import type { Clock } from '../coach/deps.ts';
 import type { SyncConfig } from './config.ts';
+import { deleteStaleScoreBatch } from './score-repair.ts';
 import { MAX_EVENTS_PER_BATCH, sendScoreBatch } from './scores.ts';
 import { exportTraceBatch } from './traces.ts';
 
@@ -29,9 +31,22 @@ export interface SyncDeps {
   fetch?: typeof fetch;
 }
 
+export interface SyncOptions {
+  /**
+   * The trace-id repair: re-queue every score Langfuse filed under another
+   * trace id (public.requeue_misfiled_langfuse_scores), so this run deletes
+   * those copies and sends the scores again under new ids.
+   */
+  resendMisfiled?: boolean;
+}
+
 export interface SyncSummary {
   runId: string;
   scoresCreated: number;
+  /** Scores re-queued by the trace-id repair in this run (resendMisfiled). */
+  scoresRequeued: number;
+  /** Misfiled score copies deleted in Langfuse. */
+  staleScoresDeleted: number;
   derived: Record<string, number>;
   usageRolledUp: number;
   tracesExported: number;
@@ -43,7 +58,7 @@ export interface SyncSummary {
   durationMs: number;
 }
 
-export async function runSync(deps: SyncDeps): Promise<SyncSummary> {
+export async function runSync(deps: SyncDeps, options: SyncOptions = {}): Promise<SyncSummary> {
   const { sql, config, clock } = deps;
   const runId = crypto.randomUUID();
   const startedAt = clock.now();
@@ -58,6 +73,11 @@ export async function runSync(deps: SyncDeps): Promise<SyncSummary> {
       and started_at < ${startedAt}::timestamptz - make_interval(secs => ${Math.ceil(config.timeBudgetMs / 1000) * 2})
     order by started_at limit 20
   `;
+  let scoresRequeued = 0;
+  if (options.resendMisfiled) {
+    const [row] = await sql<{ n: number }[]>`select public.requeue_misfiled_langfuse_scores() as n`;
+    scoresRequeued = row?.n ?? 0;
+  }
   const [derivedRow] = await sql<{ counts: Record<string, number> }[]>`
     select public.derive_scores(${startedAt}, ${config.weeklyThreshold}) as counts
   `;
@@ -74,6 +94,8 @@ export async function runSync(deps: SyncDeps): Promise<SyncSummary> {
   const summary: SyncSummary = {
     runId,
     scoresCreated: derived.total ?? 0,
+    scoresRequeued,
+    staleScoresDeleted: 0,
     derived,
     usageRolledUp,
     tracesExported: 0,
@@ -97,6 +119,13 @@ export async function runSync(deps: SyncDeps): Promise<SyncSummary> {
     );
     tracesSeen += batch.claimed;
     summary.tracesExported += batch.exported;
+    if (batch.stop) summary.stoppedBecause.push(batch.stop);
+    if (batch.claimed === 0 || batch.stop) break;
+  }
+
+  while (timeLeft()) {
+    const batch = await deleteStaleScoreBatch(sql, deps.langfuse, config, clock.now());
+    summary.staleScoresDeleted += batch.deleted;
     if (batch.stop) summary.stoppedBecause.push(batch.stop);
     if (batch.claimed === 0 || batch.stop) break;
   }

@@ -51,8 +51,10 @@ export const aiCoach: CoachKind<AiCoachBody> = {
     return [...bounded, { role: 'user', content: body.message }];
   },
 
-  store(sql, { entityId, userId, body, reply, receivedAt, now, traceId }) {
-    const conversationId = body.conversationId ?? crypto.randomUUID();
+  sessionId: (body) => body.conversationId ?? crypto.randomUUID(),
+
+  store(sql, { entityId, userId, body, reply, receivedAt, now, traceId, sessionId }) {
+    const conversationId = sessionId ?? body.conversationId ?? crypto.randomUUID();
     return {
       ctes: sql`
         user_turn as (
