@@ -16,6 +16,8 @@ export interface MockFailure {
   times?: number;
   /** Sent as Retry-After (seconds). */
   retryAfterSeconds?: number;
+  /** Sent as retry-after-ms, as OpenAI and Anthropic do. */
+  retryAfterMs?: number;
 }
 
 export interface MockBehavior {
@@ -30,6 +32,8 @@ export interface MockBehavior {
   dropStreamAfterChunks: number | null;
   /** Leave usage out of answers, as some compatible servers do. */
   omitUsage: boolean;
+  /** Answer this text instead of the echo, as a model may (NUL characters included). */
+  replyText: string | null;
 }
 
 export interface MockRequestLog {
@@ -57,6 +61,7 @@ export const DEFAULT_MOCK_BEHAVIOR: MockBehavior = {
   hang: false,
   dropStreamAfterChunks: null,
   omitUsage: false,
+  replyText: null,
 };
 
 const sleep = (ms: number) =>
@@ -110,6 +115,7 @@ function sendError(
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (failure.retryAfterSeconds !== undefined)
     headers['retry-after'] = String(failure.retryAfterSeconds);
+  if (failure.retryAfterMs !== undefined) headers['retry-after-ms'] = String(failure.retryAfterMs);
   const message = `mock failure ${failure.status}`;
   const body =
     protocol === 'openai'
@@ -163,7 +169,7 @@ export async function startMockLlm(
 
   async function openai(body: Record<string, unknown>, res: ServerResponse): Promise<void> {
     const { promptText, lastUser } = readConversation(body);
-    const reply = mockReply(lastUser);
+    const reply = mock.behavior.replyText ?? mockReply(lastUser);
     const model = String(body.model ?? 'mock');
     const id = `chatcmpl-${randomUUID()}`;
     const created = Math.floor(Date.now() / 1000);
@@ -210,7 +216,7 @@ export async function startMockLlm(
 
   async function anthropic(body: Record<string, unknown>, res: ServerResponse): Promise<void> {
     const { promptText, lastUser } = readConversation(body);
-    const reply = mockReply(lastUser);
+    const reply = mock.behavior.replyText ?? mockReply(lastUser);
     const model = String(body.model ?? 'mock');
     const id = `msg_${randomUUID().replaceAll('-', '')}`;
     const usage = { input_tokens: tokens(promptText), output_tokens: tokens(reply) };

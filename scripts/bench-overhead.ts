@@ -95,7 +95,10 @@ export async function benchOverhead(
   const db = connect(databaseUrl);
   const user = await ensureUser(db, 'bench@example.com');
   await db.end();
-  const token = await signUserToken(keys, { sub: user.id });
+  const token = await signUserToken(keys, {
+    sub: user.id,
+    issuer: `http://127.0.0.1:${port}/auth/v1`,
+  });
 
   const phases = new Map<string, number[]>();
   // In a conversation, each client goes on with its own: the history is read

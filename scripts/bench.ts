@@ -13,7 +13,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startTestCluster, type TestCluster } from '../local/postgres/throwaway-cluster.ts';
+import { createMigratedDatabase } from '../local/postgres/migrated-database.ts';
+import { startTestCluster } from '../local/postgres/throwaway-cluster.ts';
 import { type AnalyticsBench, benchAnalytics } from './bench-analytics.ts';
 import { benchLimiter, type LimiterBench } from './bench-limiter.ts';
 import { benchOverhead, type OverheadBench } from './bench-overhead.ts';
@@ -21,11 +22,8 @@ import { benchReference, type ReferenceBench } from './bench-reference.ts';
 import { benchSync, type SyncBench } from './bench-sync.ts';
 import { markdownTable } from './lib/bench-stats.ts';
 import { connect } from './lib/connect.ts';
-import { withDatabase } from './lib/database-url.ts';
-import { bootstrapPlatform } from './lib/platform.ts';
 import { projectRoot } from './lib/project.ts';
 import { runMain } from './lib/step.ts';
-import { migrateUp } from './lib/supabase-cli.ts';
 
 const PARTS = new Set(
   (process.env.BENCH_PARTS ?? 'overhead,limiter,sync,analytics').split(',').map((p) => p.trim()),
@@ -59,20 +57,6 @@ const OVERHEAD_CONFIGURATIONS = [
     concurrency: [16],
   },
 ];
-
-/** A new database on the cluster with the platform bootstrap and every migration. */
-async function freshDatabase(cluster: TestCluster, name: string): Promise<string> {
-  const admin = connect(cluster.adminUrl);
-  await admin.unsafe(`drop database if exists ${name} with (force)`);
-  await admin.unsafe(`create database ${name}`);
-  await admin.end();
-  const url = withDatabase(cluster.adminUrl, name);
-  const sql = connect(url);
-  await bootstrapPlatform(sql);
-  await sql.end();
-  await migrateUp(url);
-  return url;
-}
 
 function printOverhead(result: OverheadBench): void {
   console.log(
@@ -208,7 +192,7 @@ runMain(async () => {
   } = { date: new Date().toISOString() };
   try {
     if (PARTS.has('overhead') || PARTS.has('limiter') || PARTS.has('sync')) {
-      const url = await freshDatabase(cluster, 'bench');
+      const url = await createMigratedDatabase(cluster, 'bench');
       if (PARTS.has('overhead')) {
         results.overhead = [];
         for (const configuration of OVERHEAD_CONFIGURATIONS) {
@@ -240,7 +224,7 @@ runMain(async () => {
       }
     }
     if (PARTS.has('analytics')) {
-      const url = await freshDatabase(cluster, 'bench_analytics');
+      const url = await createMigratedDatabase(cluster, 'bench_analytics');
       const sql = connect(url);
       try {
         results.analytics = await benchAnalytics(

@@ -51,6 +51,8 @@ runMain(async () => {
       sub: user.id,
       email: args.email.toLowerCase(),
       ttlSeconds: args.ttlSeconds,
+      // The functions check iss against their SUPABASE_URL: npm start's, on FUNCTIONS_PORT.
+      issuer: `http://127.0.0.1:${process.env.FUNCTIONS_PORT ?? 54321}/auth/v1`,
     });
     console.error(
       `${user.created ? 'created' : 'found'} ${args.email} (${user.id}); token valid for ${args.ttlSeconds}s`,

@@ -49,9 +49,10 @@ export async function startFunctionsServer(options: {
   );
   const onLog = options.onLog ?? ((line: string) => console.log(line));
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-8000);
-    onLog(chunk.toString().trimEnd());
+  // Line by line: a long log line (a complete record) can arrive in several chunks.
+  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => {
+    stderr = `${stderr}${line}\n`.slice(-8000);
+    onLog(line);
   });
 
   const ready = await new Promise<{ port: number; functions: string[] }>((resolve, reject) => {

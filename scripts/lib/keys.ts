@@ -57,9 +57,10 @@ export interface UserTokenClaims {
   issuer?: string;
 }
 
-/** A user access token shaped like Supabase Auth's: aud and role `authenticated`. */
-export async function signUserToken(keys: LocalKeys, claims: UserTokenClaims): Promise<string> {
-  const key = await importJWK(keys.privateJwk, 'ES256');
+/** The issuer (`iss`) of the local stack's tokens: its API URL (`npm start`) plus /auth/v1. */
+export const LOCAL_AUTH_ISSUER = 'http://127.0.0.1:54321/auth/v1';
+
+function userTokenClaims(claims: UserTokenClaims): SignJWT {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({
     role: 'authenticated',
@@ -70,13 +71,29 @@ export async function signUserToken(keys: LocalKeys, claims: UserTokenClaims): P
     app_metadata: { provider: 'email', providers: ['email'] },
     user_metadata: {},
   })
-    .setProtectedHeader({ alg: 'ES256', kid: keys.privateJwk.kid, typ: 'JWT' })
     .setSubject(claims.sub)
     .setAudience('authenticated')
-    .setIssuer(claims.issuer ?? 'http://127.0.0.1:54321/auth/v1')
+    .setIssuer(claims.issuer ?? LOCAL_AUTH_ISSUER)
     .setIssuedAt(now)
-    .setExpirationTime(now + (claims.ttlSeconds ?? 3600))
+    .setExpirationTime(now + (claims.ttlSeconds ?? 3600));
+}
+
+/** A user access token shaped like Supabase Auth's: aud and role `authenticated`. */
+export async function signUserToken(keys: LocalKeys, claims: UserTokenClaims): Promise<string> {
+  const key = await importJWK(keys.privateJwk, 'ES256');
+  return userTokenClaims(claims)
+    .setProtectedHeader({ alg: 'ES256', kid: keys.privateJwk.kid, typ: 'JWT' })
     .sign(key);
+}
+
+/**
+ * The same token as a project on the legacy JWT secret issues it: HS256 over
+ * the secret's text, no kid. Verified only where SUPABASE_JWT_SECRET is set.
+ */
+export function signLegacyUserToken(jwtSecret: string, claims: UserTokenClaims): Promise<string> {
+  return userTokenClaims(claims)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .sign(new TextEncoder().encode(jwtSecret));
 }
 
 /** The variables Supabase gives every function, for a stack at `apiUrl` on `databaseUrl`. */

@@ -315,7 +315,7 @@ describe('app tables', () => {
       await tx`
         insert into public.daily_statuses ${tx({
           user_id: alice.id,
-          status_date: '2026-11-20',
+          status_date: new Date().toISOString().slice(0, 10),
           mood: 4,
           mission: 'Walk',
           mission_completed: true,

@@ -4,6 +4,7 @@
  * with a minted user token, on a real database and the mock LLM over HTTP.
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { createClient, FunctionsHttpError, type SupabaseClient } from '@supabase/supabase-js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -84,11 +85,16 @@ beforeAll(async () => {
       LANGFUSE_BASE_URL: langfuse.url,
       APP_ENVIRONMENT: 'e2e',
       APP_RELEASE: 'e2e-release',
+      BODY_READ_TIMEOUT_MS: '1000',
     },
     onLog: (line) => serverLog.push(line),
   });
   user = await insertUser(db.sql);
-  token = await signUserToken(keys, { sub: user.id, email: user.email });
+  token = await signUserToken(keys, {
+    sub: user.id,
+    email: user.email,
+    issuer: `${server.url}/auth/v1`,
+  });
   supabase = clientFor(token);
 }, 180_000);
 
@@ -128,6 +134,7 @@ describe('the local functions stack', () => {
       conversationId: expect.any(String),
       traceId: expect.any(String),
       usage: { inputTokens: expect.any(Number), outputTokens: expect.any(Number) },
+      stored: true,
     });
     const trace = await waitFor(async () => {
       const [row] = await db.sql`
@@ -161,7 +168,9 @@ describe('the local functions stack', () => {
   });
 
   it('refuses bad tokens with 401 JSON', async () => {
-    for (const [name, bad] of Object.entries(await badTokens(keys, user.id))) {
+    for (const [name, bad] of Object.entries(
+      await badTokens(keys, user.id, `${server.url}/auth/v1`),
+    )) {
       const { error } = await clientFor(bad).functions.invoke('ai-coach', {
         body: { message: 'hi' },
       });
@@ -175,7 +184,9 @@ describe('the local functions stack', () => {
 
   it('lets exactly the limit through out of 50 parallel requests', async () => {
     const someone = await insertUser(db.sql);
-    const client = clientFor(await signUserToken(keys, { sub: someone.id }));
+    const client = clientFor(
+      await signUserToken(keys, { sub: someone.id, issuer: `${server.url}/auth/v1` }),
+    );
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
         client.functions.invoke('reflection', { body: { body: `r${i}` } }),
@@ -224,6 +235,45 @@ describe('the local functions stack', () => {
       return row;
     });
     expect(trace.metadata).toMatchObject({ stream: true, stream_status: 'aborted' });
+  });
+
+  it('cuts a body that trickles in with 408, and takes a client leaving mid-upload quietly', async () => {
+    const { port } = new URL(server.url);
+    /** A raw HTTP/1.1 upload that sends `sent` of its body and then waits or leaves. */
+    const upload = (sent: string, leaveAfterMs: number | null) =>
+      new Promise<string>((resolve) => {
+        const socket = tcpConnect(Number(port), '127.0.0.1', () => {
+          socket.write(
+            `POST /functions/v1/ai-coach HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${token}\r\n` +
+              `content-type: application/json\r\ncontent-length: 100\r\n\r\n${sent}`,
+          );
+          if (leaveAfterMs !== null) setTimeout(() => socket.destroy(), leaveAfterMs);
+        });
+        let answer = '';
+        socket.on('data', (chunk) => {
+          answer += chunk.toString();
+          // The answer is one small JSON error: done once its last brace is in.
+          if (answer.trimEnd().endsWith('}}')) socket.destroy();
+        });
+        socket.on('close', () => resolve(answer));
+        socket.on('error', () => resolve(answer));
+        setTimeout(() => socket.destroy(), 5000);
+      });
+    const started = performance.now();
+    const slow = await upload('{"message":', null);
+    expect(slow).toMatch(/^HTTP\/1\.1 408/);
+    expect(slow).toContain('request_timeout');
+    expect(performance.now() - started).toBeLessThan(4000);
+
+    const logged = serverLog.length;
+    await upload('{"message":', 200);
+    await waitFor(async () =>
+      serverLog.slice(logged).some((line) => line.includes('client closed the request'))
+        ? true
+        : undefined,
+    );
+    expect(serverLog.slice(logged).filter((line) => line.includes('"level":"error"'))).toEqual([]);
+    expect(mock.requests).toHaveLength(0);
   });
 
   it('reports health without a token', async () => {

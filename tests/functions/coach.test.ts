@@ -265,7 +265,7 @@ describe('failed LLM calls', () => {
     expect(trace?.metadata.latency_ms).toBeGreaterThanOrEqual(1400);
   });
 
-  it('retry 429 and 5xx with the SDK backoff before giving up', async () => {
+  it('retry 429 and 5xx, honouring Retry-After, before giving up', async () => {
     const retrying = await coachFixture({ sql: db.sql, mock, env: { LLM_MAX_RETRIES: '2' } });
     mock.behavior.failure = { status: 429, times: 2, retryAfterSeconds: 0 };
     const res = await retrying.handler(aiCoach)(
@@ -336,7 +336,16 @@ describe('failed LLM calls', () => {
         }),
       );
       expect(fx.logs).toContainEqual(
-        expect.objectContaining({ level: 'error', msg: 'trace not recorded' }),
+        expect.objectContaining({
+          level: 'error',
+          msg: 'call not recorded',
+          record: expect.objectContaining({
+            trace: expect.objectContaining({
+              output: expect.any(String),
+              metadata: expect.any(Object),
+            }),
+          }),
+        }),
       );
     } finally {
       await db.sql.unsafe(
@@ -421,14 +430,15 @@ describe('the other coach endpoints', () => {
 
   it('daily-status upserts the day and traces the existing row on a second post', async () => {
     const handler = fx.handler(dailyStatus);
+    // Yesterday in UTC, the user's time zone: one of their recent days.
+    const date = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
     const first = (await (
-      await handler(
-        post('daily-status', { date: '2026-11-20', mood: 3, mission: 'Walk 20 minutes' }, token),
-      )
+      await handler(post('daily-status', { date, mood: 3, mission: 'Walk 20 minutes' }, token))
     ).json()) as Record<string, string>;
     const second = (await (
-      await handler(post('daily-status', { date: '2026-11-20', missionCompleted: true }, token))
+      await handler(post('daily-status', { date, missionCompleted: true }, token))
     ).json()) as Record<string, string>;
+    expect(first).toMatchObject({ date, stored: true });
     expect(second.dailyStatusId).toBe(first.dailyStatusId);
     const [row] =
       await db.sql`select mood, mission, mission_completed, mission_completed_at, coach_comment from public.daily_statuses where id = ${String(first.dailyStatusId)}`;

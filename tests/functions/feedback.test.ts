@@ -5,6 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { platformEnv } from '../../scripts/lib/keys.ts';
 import { authEnvFrom, createAuthenticator } from '../../supabase/functions/_shared/auth.ts';
+import { systemClock } from '../../supabase/functions/_shared/coach/deps.ts';
+import { loadConfig } from '../../supabase/functions/_shared/config.ts';
 import { createFeedbackHandler } from '../../supabase/functions/_shared/feedback.ts';
 import { post } from '../support/coach-fixture.ts';
 import { insertCoachTurn, insertUser, type TestTrace, type TestUser } from '../support/rows.ts';
@@ -25,9 +27,10 @@ beforeAll(async () => {
   keys = await createKeys();
   feedback = createFeedbackHandler({
     sql: db.sql,
-    auth: createAuthenticator(authEnvFrom(platformEnv(keys, 'http://x', 'unused'))),
+    auth: createAuthenticator(authEnvFrom(platformEnv(keys, 'http://127.0.0.1:54321', 'unused'))),
     log: () => {},
-    config: { maxBodyBytes: 32 * 1024 },
+    config: loadConfig({ RATE_LIMIT_FEEDBACK: '1000/60s' }),
+    clock: systemClock,
   });
   alice = await insertUser(db.sql);
   bob = await insertUser(db.sql);

@@ -126,7 +126,11 @@ describe('when the database cannot be reached for the check', () => {
       connect_timeout: 1,
       max: 1,
     });
-    const fx = await coachFixture({ sql: dead, mock, env: { RATE_LIMIT_FAIL_MODE: failMode } });
+    const fx = await coachFixture({
+      sql: dead,
+      mock,
+      env: { RATE_LIMIT_FAIL_MODE: failMode, DB_TIMEOUT_MS: '1500', STORE_RETRY_BUDGET_MS: '300' },
+    });
     return { fx, dead };
   }
 
@@ -152,10 +156,25 @@ describe('when the database cannot be reached for the check', () => {
         post('ai-coach', { message: 'hi' }, await fx.token(crypto.randomUUID())),
       );
       expect(mock.requests).toHaveLength(1);
-      // Storing the reply needs the database too, so the answer is still a clean 503.
-      expect(res.status).toBe(503);
+      // The LLM was paid for: the user gets the reply, not yet stored; the
+      // background writer cannot store it either, so its record is logged whole.
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { reply: string; stored: boolean; traceId: string };
+      expect(body.stored).toBe(false);
       expect(fx.logs).toContainEqual(
         expect.objectContaining({ msg: 'rate limit check failed', failMode: 'open' }),
+      );
+      await fx.settle();
+      expect(fx.logs).toContainEqual(
+        expect.objectContaining({
+          level: 'error',
+          msg: 'call not recorded',
+          traceId: body.traceId,
+          record: expect.objectContaining({
+            store: expect.objectContaining({ reply: body.reply }),
+            trace: expect.objectContaining({ traceId: body.traceId }),
+          }),
+        }),
       );
     } finally {
       await dead.end({ timeout: 0 });

@@ -10,7 +10,7 @@ import { authEnvFrom, createAuthenticator } from '../../supabase/functions/_shar
 import type { CoachDeps } from '../../supabase/functions/_shared/coach/deps.ts';
 import { createCoachHandler } from '../../supabase/functions/_shared/coach/handler.ts';
 import type { CoachKind } from '../../supabase/functions/_shared/coach/kind.ts';
-import { createTraceWriter } from '../../supabase/functions/_shared/coach/trace.ts';
+import { createTraceWriter } from '../../supabase/functions/_shared/coach/trace-writer.ts';
 import { loadConfig } from '../../supabase/functions/_shared/config.ts';
 import { createLlmProvider } from '../../supabase/functions/_shared/llm/provider.ts';
 import { createRedactor } from '../../supabase/functions/_shared/pii.ts';
@@ -59,7 +59,10 @@ export async function coachFixture(options: {
     config,
     auth: createAuthenticator(authEnvFrom(env)),
     clock,
-    traces: createTraceWriter(options.sql, (work) => pending.push(work), log, createRedactor(env)),
+    traces: createTraceWriter(options.sql, (work) => pending.push(work), log, createRedactor(env), {
+      timeoutMs: config.dbTimeoutMs,
+      budgetMs: config.storeRetryBudgetMs,
+    }),
     log,
   };
   return {

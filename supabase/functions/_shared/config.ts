@@ -78,7 +78,10 @@ export const EnvSchema = z.object({
   ANTHROPIC_API_KEY: optionalText,
   ANTHROPIC_BASE_URL: optionalText.pipe(z.url().optional()),
   AI_COACH_MODEL: optionalText,
+  /** Per attempt; each attempt gets at most the time left before LLM_DEADLINE_MS. */
   LLM_TIMEOUT_MS: positiveInt(30_000),
+  /** The whole LLM call, retries and waits included; inside the wall clock (150 s, 400 s paid). */
+  LLM_DEADLINE_MS: z.coerce.number().int().min(1000, 'at least 1000 ms').default(25_000),
   LLM_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
   LLM_MAX_OUTPUT_TOKENS: positiveInt(600),
   RATE_LIMIT_AI_COACH: RateLimitPolicySchema.prefault(DEFAULT_RATE_LIMITS['ai-coach']),
@@ -86,7 +89,20 @@ export const EnvSchema = z.object({
   RATE_LIMIT_REFLECTION: RateLimitPolicySchema.prefault(DEFAULT_RATE_LIMITS.reflection),
   RATE_LIMIT_DAILY_STATUS: RateLimitPolicySchema.prefault(DEFAULT_RATE_LIMITS['daily-status']),
   RATE_LIMIT_FAIL_MODE: z.enum(['open', 'closed']).default('closed'),
+  RATE_LIMIT_FEEDBACK: RateLimitPolicySchema.prefault('30/60s'),
   MAX_BODY_BYTES: positiveInt(DEFAULT_MAX_BODY_BYTES),
+  /** The whole request body must arrive within this; a slower upload is cut with 408. */
+  BODY_READ_TIMEOUT_MS: positiveInt(10_000),
+  /**
+   * Every database wait on a request (a statement, or a connection from the
+   * pool) ends by this; past it the answer is 503 with Retry-After.
+   */
+  DB_TIMEOUT_MS: z.coerce.number().int().min(100).default(3000),
+  /**
+   * A paid answer the database could not take is stored in the background,
+   * retried for this long; then its complete record goes to the log.
+   */
+  STORE_RETRY_BUDGET_MS: z.coerce.number().int().min(0).default(60_000),
   HISTORY_MAX_TURNS: positiveInt(12),
   HISTORY_MAX_CHARS: positiveInt(12_000),
   APP_ENVIRONMENT: AppEnvironmentSchema,
@@ -109,6 +125,7 @@ export interface LlmConfig {
   baseUrl: string | undefined;
   model: string;
   timeoutMs: number;
+  deadlineMs: number;
   maxRetries: number;
   maxOutputTokens: number;
 }
@@ -117,7 +134,11 @@ export interface AppConfig {
   llm: LlmConfig | null;
   rateLimits: Record<CoachEndpoint, RateLimitPolicy>;
   rateLimitFailMode: 'open' | 'closed';
+  feedbackRateLimit: RateLimitPolicy;
   maxBodyBytes: number;
+  bodyReadTimeoutMs: number;
+  dbTimeoutMs: number;
+  storeRetryBudgetMs: number;
   history: { maxTurns: number; maxChars: number };
   environment: string;
   release: string | undefined;
@@ -149,6 +170,7 @@ function llmConfig(env: Env): LlmConfig | null {
     baseUrl: provider === 'openai' ? env.OPENAI_BASE_URL : env.ANTHROPIC_BASE_URL,
     model: env.AI_COACH_MODEL ?? DEFAULT_MODELS[provider],
     timeoutMs: env.LLM_TIMEOUT_MS,
+    deadlineMs: env.LLM_DEADLINE_MS,
     maxRetries: env.LLM_MAX_RETRIES,
     maxOutputTokens: env.LLM_MAX_OUTPUT_TOKENS,
   };
@@ -172,7 +194,11 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
       'daily-status': env.RATE_LIMIT_DAILY_STATUS,
     },
     rateLimitFailMode: env.RATE_LIMIT_FAIL_MODE,
+    feedbackRateLimit: env.RATE_LIMIT_FEEDBACK,
     maxBodyBytes: env.MAX_BODY_BYTES,
+    bodyReadTimeoutMs: env.BODY_READ_TIMEOUT_MS,
+    dbTimeoutMs: env.DB_TIMEOUT_MS,
+    storeRetryBudgetMs: env.STORE_RETRY_BUDGET_MS,
     history: { maxTurns: env.HISTORY_MAX_TURNS, maxChars: env.HISTORY_MAX_CHARS },
     environment: env.APP_ENVIRONMENT,
     release: env.APP_RELEASE,

@@ -1,6 +1,11 @@
-/** GET /health, no auth: is the function up, and can it reach Postgres? */
+/**
+ * GET /health, no auth: is the function up, and can it reach Postgres? The
+ * database check ends by the same deadline as every request's (DB_TIMEOUT_MS),
+ * so a stopped or frozen database reads `db: error` within that bound.
+ */
 import type { Sql } from 'postgres';
 import type { Clock } from './coach/deps.ts';
+import { withinDeadline } from './db/deadline.ts';
 import { preflightResponse } from './http/cors.ts';
 import { errorResponse, jsonResponse } from './http/errors.ts';
 import { assertRoute } from './http/route.ts';
@@ -12,22 +17,21 @@ export interface HealthBody {
   time: string;
 }
 
-const DB_CHECK_TIMEOUT_MS = 2000;
-
-export function createHealthHandler(deps: { sql: Sql; clock: Clock; log: Logger }) {
+export function createHealthHandler(deps: {
+  sql: Sql;
+  clock: Clock;
+  log: Logger;
+  config?: { dbTimeoutMs: number };
+}) {
+  const timeoutMs = deps.config?.dbTimeoutMs ?? 3000;
   return async (req: Request): Promise<Response> => {
     try {
       if (req.method === 'OPTIONS') return preflightResponse();
       assertRoute(req, 'health', ['GET', 'HEAD']);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('timed out')), DB_CHECK_TIMEOUT_MS);
-      });
-      const db = await Promise.race([deps.sql`select 1`, timeout]).then(
+      const db = await withinDeadline(deps.sql, () => deps.sql`select 1`, timeoutMs, 'health').then(
         () => 'ok' as const,
         () => 'error' as const,
       );
-      clearTimeout(timer);
       return jsonResponse(
         { status: 'ok', db, time: deps.clock.now().toISOString() } satisfies HealthBody,
         200,

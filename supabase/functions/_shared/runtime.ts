@@ -7,7 +7,7 @@ import { authEnvFrom, createAuthenticator } from './auth.ts';
 import { type CoachDeps, systemClock } from './coach/deps.ts';
 import { createCoachHandler } from './coach/handler.ts';
 import type { CoachKind } from './coach/kind.ts';
-import { createTraceWriter } from './coach/trace.ts';
+import { createTraceWriter } from './coach/trace-writer.ts';
 import { type AppConfig, loadConfig, runtimeEnv } from './config.ts';
 import { createDatabase } from './db/client.ts';
 import { describeError, errorResponse } from './http/errors.ts';
@@ -42,6 +42,7 @@ export function platformDeps(): CoachDeps {
   const sql = createDatabase(env.SUPABASE_DB_URL, {
     max: config.dbPoolMax,
     prepare: config.dbPrepare,
+    timeoutMs: config.dbTimeoutMs,
   });
   shared = {
     sql,
@@ -49,7 +50,10 @@ export function platformDeps(): CoachDeps {
     config,
     auth: createAuthenticator(authEnvFrom(env)),
     clock: systemClock,
-    traces: createTraceWriter(sql, platformWaitUntil(), consoleLogger, createRedactor(env)),
+    traces: createTraceWriter(sql, platformWaitUntil(), consoleLogger, createRedactor(env), {
+      timeoutMs: config.dbTimeoutMs,
+      budgetMs: config.storeRetryBudgetMs,
+    }),
     log: consoleLogger,
   };
   return shared;

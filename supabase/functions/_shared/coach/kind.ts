@@ -6,6 +6,7 @@
 import type { Fragment, Sql } from 'postgres';
 import type { z } from 'zod';
 import type { AppConfig, CoachEndpoint } from '../config.ts';
+import type { HttpError } from '../http/errors.ts';
 import type { ChatMessage } from '../llm/types.ts';
 import type { EntityType } from './entity-types.ts';
 import type { TraceLink } from './trace.ts';
@@ -32,12 +33,28 @@ export interface StoreInput<Body> {
 export interface StoreStatement {
   /**
    * One or more CTEs (`a as (...), stored as (...)`), the last named `stored`
-   * and returning exactly the produced row's `id`. The shared pipeline puts
-   * the trace insert beside them, so reply and trace are one round trip.
+   * and returning the produced row's `id` (and whatever else `fields` reads).
+   * The shared pipeline puts the trace insert beside them, so reply and trace
+   * are one round trip.
    */
   ctes: Fragment;
-  /** Kind-specific fields of the response for the produced row's id, such as messageId. */
-  fields(storedId: string): Record<string, unknown>;
+  /**
+   * Kind-specific fields of the response, such as messageId, from the stored
+   * row; from what is known before storing when `row` is null (the database
+   * could not take the reply yet: it is being stored in the background).
+   */
+  fields(row: StoredRow | null): Record<string, unknown>;
+}
+
+/** The row `stored` returned. */
+export type StoredRow = { id: string } & Record<string, unknown>;
+
+/** A condition the database checks before the request counts (rate limit) or costs (LLM). */
+export interface Precondition {
+  /** An SQL boolean; false refuses the request. */
+  check: Fragment;
+  /** The answer when it is false. */
+  refusal: HttpError;
 }
 
 export interface Stored {
@@ -57,6 +74,12 @@ export interface CoachKind<Body extends { stream?: boolean | undefined }> {
    * statement (only when the request is allowed), so it costs no round trip.
    */
   context(sql: Sql, userId: string, body: Body, config: AppConfig): Fragment | null;
+  /**
+   * What the database must agree to before the request counts or the LLM is
+   * called (daily-status: a date among the user's recent days), checked in
+   * the rate-limit statement; null when there is nothing to check.
+   */
+  precondition?(sql: Sql, userId: string, body: Body, now: Date): Precondition | null;
   /** The conversation for the LLM, system prompt aside, from the body and the context read. */
   messages(body: Body, context: unknown, config: AppConfig): ChatMessage[];
   /** Builds the statement that stores the reply in the kind's table (it runs nothing). */

@@ -1,38 +1,68 @@
 /**
  * The step after a successful LLM call, shared by the JSON and the streamed
  * answer: store the reply in the kind's table and its trace (linked to the
- * stored row) in one statement, so both land together, in one round trip.
+ * stored row) in one statement, so both land together, in one round trip,
+ * within the database deadline.
  *
- * A failure to record the trace must never fail the user's call, so if that
- * statement fails the reply is stored alone and the trace goes to the
- * background writer (which retries, then logs). If the reply cannot be stored
- * either, the call still happened and cost money: its trace is kept, marked
- * as an error, and the error goes on.
+ * The call has been paid for, so its answer is never lost:
+ *  - the database is down, frozen or too slow: the user gets the reply anyway,
+ *    marked `stored: false`, and the same statement is retried in the
+ *    background until it lands (or its complete record is logged);
+ *  - the combined statement fails for another reason: the reply is stored
+ *    alone and the trace goes to the background writer;
+ *  - the reply cannot be stored at all (the user was deleted): its trace is
+ *    still written, marked as an error, and the error goes on.
  */
 import type { Sql } from 'postgres';
-import { describeError, isUnknownUser } from '../http/errors.ts';
+import { withinDeadline } from '../db/deadline.ts';
+import { describeError, isUnavailable, isUnknownUser } from '../http/errors.ts';
+import { storable } from '../http/validation.ts';
 import type { LlmResult, LlmUsage } from '../llm/types.ts';
 import type { CoachDeps } from './deps.ts';
-import type { CoachKind, Stored, StoreInput } from './kind.ts';
+import type { CoachKind, StoredRow, StoreInput } from './kind.ts';
 import { type TraceRecord, traceInsert } from './trace.ts';
 import { type CallRecord, successTrace } from './trace-builders.ts';
 
 type AnyBody = { stream?: boolean | undefined };
 
-/** Stores the reply, and with it its trace when one is given: one statement. */
-async function store<Body extends AnyBody>(
+export interface StoreOutcome {
+  /** The reply as stored (NUL, which Postgres text cannot hold, replaced). */
+  reply: string;
+  /** Kind-specific fields of the answer, such as messageId. */
+  fields: Record<string, unknown>;
+  /** False when the database could not take the reply yet: it is being stored in the background. */
+  stored: boolean;
+  usage: LlmUsage;
+}
+
+/** The statement that stores the reply, and with it its trace when one is given (lazy). */
+function storeStatement<Body extends AnyBody>(
   sql: Sql,
   kind: CoachKind<Body>,
   input: StoreInput<Body>,
   trace: TraceRecord | null,
-): Promise<Stored> {
-  const { ctes, fields } = kind.store(sql, { ...input, traceId: trace?.traceId ?? null });
+) {
+  const { ctes } = kind.store(sql, { ...input, traceId: trace?.traceId ?? null });
   const traceCte = trace
     ? sql`, trace as (${traceInsert(sql, trace, sql`(select id from stored)`)})`
     : sql``;
-  const [row] = await sql<{ id: string }[]>`with ${ctes} ${traceCte} select id from stored`;
+  return sql<StoredRow[]>`with ${ctes} ${traceCte} select * from stored`;
+}
+
+async function store<Body extends AnyBody>(
+  deps: CoachDeps,
+  kind: CoachKind<Body>,
+  input: StoreInput<Body>,
+  trace: TraceRecord | null,
+): Promise<StoredRow> {
+  const [row] = await withinDeadline(
+    deps.sql,
+    () => storeStatement(deps.sql, kind, input, trace),
+    deps.config.dbTimeoutMs,
+    'storing the reply',
+  );
   if (!row) throw new Error(`storing the ${kind.entityType} returned no row`);
-  return { entityId: row.id, fields: fields(row.id) };
+  return row;
 }
 
 /**
@@ -54,24 +84,43 @@ export async function storeReply<Body extends AnyBody>(
   deps: CoachDeps,
   result: LlmResult,
   firstTokenAt: number | null = null,
-): Promise<{ stored: Stored; usage: LlmUsage }> {
-  const trace = successTrace(call, result, 'completed', firstTokenAt);
+): Promise<StoreOutcome> {
+  const { kind } = call;
+  const reply = storable(result.text);
+  const trace = successTrace(call, { ...result, text: reply }, 'completed', firstTokenAt);
   const input: StoreInput<Body> = {
     entityId: call.entityId,
     userId: call.userId,
     body: call.body,
-    reply: result.text,
+    reply,
     receivedAt: call.receivedAt,
     now: deps.clock.now(),
     sessionId: call.sessionId,
     traceId: null,
   };
+  const { fields } = kind.store(deps.sql, input);
+  const storableTrace = deps.traces.storable(trace.record);
   try {
-    const stored = await store(deps.sql, call.kind, input, deps.traces.storable(trace.record));
-    return { stored, usage: trace.usage };
+    const row = await store(deps, kind, input, storableTrace);
+    return { reply, fields: fields(row), stored: true, usage: trace.usage };
   } catch (combinedError) {
     // A deleted user's reply cannot be stored alone either.
     if (isUnknownUser(combinedError)) throw recordUnstored(deps, trace.record, combinedError);
+    if (isUnavailable(combinedError)) {
+      deps.log({
+        level: 'warn',
+        msg: 'database unavailable: reply answered, stored in the background',
+        traceId: call.traceId,
+        error: describeError(combinedError),
+      });
+      deps.traces.persist({
+        traceId: call.traceId,
+        attemptedBefore: true,
+        attempt: () => storeStatement(deps.sql, kind, input, storableTrace),
+        record: { endpoint: kind.endpoint, store: input, trace: storableTrace },
+      });
+      return { reply, fields: fields(null), stored: false, usage: trace.usage };
+    }
     deps.log({
       level: 'warn',
       msg: 'reply and trace not stored together; storing the reply alone',
@@ -79,12 +128,12 @@ export async function storeReply<Body extends AnyBody>(
       error: describeError(combinedError),
     });
   }
-  let stored: Stored;
+  let row: StoredRow;
   try {
-    stored = await store(deps.sql, call.kind, input, null);
+    row = await store(deps, kind, input, null);
   } catch (error) {
     throw recordUnstored(deps, trace.record, error);
   }
-  deps.traces.record({ ...trace.record, entityId: stored.entityId }, call.kind.link);
-  return { stored, usage: trace.usage };
+  deps.traces.record({ ...trace.record, entityId: row.id }, kind.link);
+  return { reply, fields: fields(row), stored: true, usage: trace.usage };
 }

@@ -67,8 +67,13 @@ export function streamReply<Body extends { stream?: boolean | undefined }>(
       return;
     }
     try {
-      const { stored, usage } = await storeReply(call, deps, result, firstTokenAt);
-      send('done', { ...stored.fields, traceId: call.traceId, usage });
+      const outcome = await storeReply(call, deps, result, firstTokenAt);
+      send('done', {
+        ...outcome.fields,
+        traceId: call.traceId,
+        usage: outcome.usage,
+        stored: outcome.stored,
+      });
     } catch (error) {
       deps.log({
         level: 'error',

@@ -1,5 +1,6 @@
 /** Turns one LLM call and its outcome into the trace row that records it. */
 import type { LlmProviderName } from '../config.ts';
+import { storable } from '../http/validation.ts';
 import type { LlmError, LlmRequest, LlmResult, LlmUsage } from '../llm/types.ts';
 import type { CoachKind } from './kind.ts';
 import { PROMPT_VERSIONS } from './prompts.ts';
@@ -49,7 +50,8 @@ function baseRecord(
     entityId: call.entityId,
     userId: call.userId,
     input,
-    output,
+    // An LLM may answer NUL, which Postgres text cannot hold.
+    output: storable(output),
     tags: [call.kind.endpoint, call.provider, ...(call.stream ? ['stream'] : [])],
     metadata,
   };

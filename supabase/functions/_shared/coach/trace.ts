@@ -3,15 +3,13 @@
  * came back and the numbers (seed 000's rules: every call, failures included,
  * with its duration and error). A successful call's trace is stored with its
  * reply (store-reply.ts, through traceInsert); every other trace goes to the
- * TraceWriter, which writes it off the response path and retries, so a slow
- * or failing write never delays or fails the user's call.
+ * TraceWriter (trace-writer.ts), which writes it off the response path and
+ * retries, so a slow or failing write never delays or fails the user's call.
  */
 import type { Fragment, Sql } from 'postgres';
 import type { LlmProviderName } from '../config.ts';
-import { describeError } from '../http/errors.ts';
 import { costUsd, estimateTokens } from '../llm/prices.ts';
 import type { LlmFailureKind, LlmUsage } from '../llm/types.ts';
-import { noRedaction, type Redactor } from '../pii.ts';
 import type { EntityType } from './entity-types.ts';
 
 export type UsageSource = 'provider' | 'estimated' | 'missing';
@@ -131,72 +129,20 @@ export function traceInsert(sql: Sql, trace: TraceRecord, entityId: Fragment): F
   `;
 }
 
-/** Inserts the trace and, in the same statement, links the produced row to it. */
-export async function insertTrace(
-  sql: Sql,
-  trace: TraceRecord,
-  link: TraceLink | null,
-): Promise<void> {
+/** The statement that inserts the trace and links the produced row to it (lazy, cancellable). */
+export function insertTrace(sql: Sql, trace: TraceRecord, link: TraceLink | null) {
   const insert = traceInsert(sql, trace, sql`${trace.entityId}::uuid`);
-  if (!link) {
-    await insert;
-    return;
-  }
-  await sql`
+  if (!link) return sql`${insert}`;
+  return sql`
     with trace as (${insert} returning trace_id)
     update ${sql('public')}.${sql(link.table)} set langfuse_trace_id = (select trace_id from trace)
     where id = ${trace.entityId}
   `;
 }
 
-export interface TraceWriter {
-  /** Schedules the write; never throws, never delays the caller. */
-  record(trace: TraceRecord, link: TraceLink | null): void;
-  /** The trace as it may be stored (PII redacted), for writing it in a statement of one's own. */
-  storable(trace: TraceRecord): TraceRecord;
-}
-
-const RETRY_DELAYS_MS = [50, 250, 1000];
-
-export function createTraceWriter(
-  sql: Sql,
-  waitUntil: (work: Promise<unknown>) => void,
-  log: (entry: Record<string, unknown>) => void,
-  redactor: Redactor = noRedaction,
-): TraceWriter {
-  async function write(trace: TraceRecord, link: TraceLink | null): Promise<void> {
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        await insertTrace(sql, trace, link);
-        return;
-      } catch (error) {
-        const delay = RETRY_DELAYS_MS[attempt];
-        if (delay === undefined) {
-          log({
-            level: 'error',
-            msg: 'trace not recorded',
-            traceId: trace.traceId,
-            error: describeError(error),
-          });
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
-  }
-  const storable = (trace: TraceRecord): TraceRecord => ({
-    ...trace,
-    input: redactor.redact(trace.input),
-    output: redactor.redact(trace.output),
-  });
-  return {
-    storable,
-    record(trace, link) {
-      // Starts on the next macrotask, so the answer is written to the client
-      // before this write's own work (building the row, the socket write).
-      waitUntil(
-        new Promise((resolve) => setTimeout(resolve, 0)).then(() => write(storable(trace), link)),
-      );
-    },
-  };
+/** Whether the trace row exists: an attempt whose answer was lost may have stored it. */
+export function traceExists(sql: Sql, traceId: string) {
+  return sql<{ stored: boolean }[]>`
+    select exists (select 1 from public.langfuse_traces where trace_id = ${traceId}) as stored
+  `;
 }

@@ -4,7 +4,9 @@
  * `request.jwt.claims`, so RLS policies and `auth.uid()` see that user.
  *
  * Role and claims go in as bind parameters of set_config() (the parameterised
- * form of `set local`), never spliced into SQL text.
+ * form of `set local`), never spliced into SQL text. So does the transaction's
+ * statement_timeout, when given: the server ends a statement that runs past it
+ * even through a transaction pooler, where startup parameters may not apply.
  */
 import type { Sql, TransactionSql } from 'postgres';
 
@@ -40,6 +42,7 @@ export async function asUser<T>(
   sql: Sql,
   claims: JwtClaims,
   work: (tx: TransactionSql) => Promise<T>,
+  statementTimeoutMs?: number,
 ): Promise<T> {
   if (!isApiRole(claims.role)) throw new InvalidRoleError(claims.role);
   const result = await sql.begin(async (tx) => {
@@ -47,6 +50,7 @@ export async function asUser<T>(
       select
         set_config('role', ${claims.role}, true),
         set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)
+        ${statementTimeoutMs ? tx`, set_config('statement_timeout', ${String(statementTimeoutMs)}, true)` : tx``}
     `;
     return work(tx);
   });

@@ -620,6 +620,10 @@ export type Database = {
         Args: { p_batch_size?: number; p_now?: string; p_older_than?: string };
         Returns: number;
       };
+      daily_status_date_allowed: {
+        Args: { p_at?: string; p_date: string; p_user_id: string };
+        Returns: boolean;
+      };
       derive_mission_completed: {
         Args: { p_limit?: number; p_lookback?: string; p_now?: string };
         Returns: number;
@@ -658,6 +662,7 @@ export type Database = {
           user_id: string;
         }[];
       };
+      user_local_date: { Args: { p_at?: string; p_user_id: string }; Returns: string };
       user_time_zone: { Args: { p_user_id: string }; Returns: string };
     };
     Enums: {

@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'method_not_allowed'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'request_timeout'
+  | 'client_closed_request'
   | 'rate_limited'
   | 'upstream_error'
   | 'upstream_timeout'
@@ -69,6 +71,11 @@ export function errorResponse(
   log: (entry: Record<string, unknown>) => void,
 ): Response {
   let error = thrown;
+  if (error instanceof HttpError && error.code === 'client_closed_request') {
+    // Nobody is left to read the answer: worth a line, not an alarm.
+    log({ level: 'info', msg: 'client closed the request', error: error.message });
+    return jsonResponse({ error: { code: error.code, message: error.message } }, error.status);
+  }
   if (!(error instanceof HttpError) && isUnknownUser(error)) error = unknownUser();
   if (!(error instanceof HttpError) && isUnavailable(error)) {
     log({ level: 'error', msg: 'dependency unavailable', error: describeError(thrown) });
@@ -94,16 +101,30 @@ export function describeError(error: unknown): string {
 
 /** Postgres or network failures that mean "try again later", not "you sent something wrong". */
 const UNAVAILABLE_CODES = new Set([
+  // our deadline (db/deadline.ts); the server's statement_timeout or a cancel
+  'DB_TIMEOUT',
+  '57014',
+  // the network and postgres.js' connection states
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
   'CONNECT_TIMEOUT',
   'CONNECTION_CLOSED',
   'CONNECTION_ENDED',
   'CONNECTION_DESTROYED',
+  // Postgres shutting down, crashed, starting, out of connections; connection exceptions
   '57P01',
+  '57P02',
   '57P03',
   '53300',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
 ]);
 
 export function isUnavailable(error: unknown): boolean {

@@ -1,24 +1,36 @@
 /**
- * Anthropic Messages through the official SDK. The SDK owns the timeout and
- * the retries (429, 529 and 5xx, with backoff and Retry-After).
+ * Anthropic Messages through the official SDK. One request per call, timed out
+ * by the SDK; the retries (529 included) and the call's deadline are retry.ts's.
  */
 import Anthropic, {
+  APIConnectionError,
   APIConnectionTimeoutError,
   APIError,
   APIUserAbortError,
 } from '@anthropic-ai/sdk';
 import type { LlmConfig } from '../config.ts';
 import { toLlmError } from './errors.ts';
-import type { LlmProvider, LlmRequest, LlmResult, LlmStreamEvent } from './types.ts';
+import {
+  LlmError,
+  type LlmProvider,
+  type LlmRequest,
+  type LlmResult,
+  type LlmStreamEvent,
+} from './types.ts';
 
-const sdkErrors = { APIConnectionTimeoutError, APIError, APIUserAbortError };
+const sdkErrors = { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError };
 
 export function createAnthropicProvider(config: LlmConfig): LlmProvider {
   const client = new Anthropic({
     apiKey: config.apiKey,
     baseURL: config.baseUrl,
     timeout: config.timeoutMs,
-    maxRetries: config.maxRetries,
+    // One attempt per call here: retry.ts retries, within the call's deadline.
+    maxRetries: 0,
+  });
+  const requestOptions = (request: LlmRequest) => ({
+    signal: request.signal,
+    timeout: request.timeoutMs ?? config.timeoutMs,
   });
 
   function body(request: LlmRequest) {
@@ -37,7 +49,7 @@ export function createAnthropicProvider(config: LlmConfig): LlmProvider {
       try {
         const message = await client.messages.create(
           { ...body(request), stream: false },
-          { signal: request.signal },
+          requestOptions(request),
         );
         const text = message.content
           .map((block) => (block.type === 'text' ? block.text : ''))
@@ -63,7 +75,7 @@ export function createAnthropicProvider(config: LlmConfig): LlmProvider {
       try {
         const events = await client.messages.create(
           { ...body(request), stream: true },
-          { signal: request.signal },
+          requestOptions(request),
         );
         for await (const event of events) {
           if (event.type === 'message_start') {
@@ -81,6 +93,8 @@ export function createAnthropicProvider(config: LlmConfig): LlmProvider {
       } catch (error) {
         throw toLlmError(error, sdkErrors, request.signal);
       }
+      // The SDK ends an aborted stream quietly: what came so far is not the answer.
+      if (request.signal?.aborted) throw new LlmError('aborted', 'the request was aborted');
       const usage =
         inputTokens !== null && outputTokens !== null ? { inputTokens, outputTokens } : null;
       yield { type: 'done', result: { text, model, usage } };

@@ -1,26 +1,42 @@
 /**
  * OpenAI-compatible chat completions through the official SDK: OpenAI itself,
- * and DeepSeek, Groq, Ollama, vLLM or the local mock via OPENAI_BASE_URL. The
- * SDK owns the timeout and the retries (429 and 5xx, with backoff and
- * Retry-After).
+ * and DeepSeek, Groq, Ollama, vLLM or the local mock via OPENAI_BASE_URL. One
+ * request per call, timed out by the SDK; the retries and the call's deadline
+ * are retry.ts's.
  */
-import OpenAI, { APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import OpenAI, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+} from 'openai';
 import type { LlmConfig } from '../config.ts';
 import { toLlmError } from './errors.ts';
-import type { LlmProvider, LlmRequest, LlmResult, LlmStreamEvent } from './types.ts';
+import {
+  LlmError,
+  type LlmProvider,
+  type LlmRequest,
+  type LlmResult,
+  type LlmStreamEvent,
+} from './types.ts';
 
-const sdkErrors = { APIConnectionTimeoutError, APIError, APIUserAbortError };
+const sdkErrors = { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError };
 
 export function createOpenAiProvider(config: LlmConfig): LlmProvider {
   const client = new OpenAI({
     apiKey: config.apiKey,
     baseURL: config.baseUrl,
     timeout: config.timeoutMs,
-    maxRetries: config.maxRetries,
+    // One attempt per call here: retry.ts retries, within the call's deadline.
+    maxRetries: 0,
   });
   // api.openai.com wants max_completion_tokens (reasoning models refuse
   // max_tokens); compatible servers mostly know only max_tokens.
   const limitField = config.baseUrl ? 'max_tokens' : 'max_completion_tokens';
+  const requestOptions = (request: LlmRequest) => ({
+    signal: request.signal,
+    timeout: request.timeoutMs ?? config.timeoutMs,
+  });
 
   function body(request: LlmRequest) {
     return {
@@ -37,7 +53,7 @@ export function createOpenAiProvider(config: LlmConfig): LlmProvider {
       try {
         const completion = await client.chat.completions.create(
           { ...body(request), stream: false },
-          { signal: request.signal },
+          requestOptions(request),
         );
         const usage = completion.usage;
         return {
@@ -59,7 +75,7 @@ export function createOpenAiProvider(config: LlmConfig): LlmProvider {
       try {
         const chunks = await client.chat.completions.create(
           { ...body(request), stream: true, stream_options: { include_usage: true } },
-          { signal: request.signal },
+          requestOptions(request),
         );
         for await (const chunk of chunks) {
           if (chunk.model) model = chunk.model;
@@ -78,6 +94,8 @@ export function createOpenAiProvider(config: LlmConfig): LlmProvider {
       } catch (error) {
         throw toLlmError(error, sdkErrors, request.signal);
       }
+      // The SDK ends an aborted stream quietly: what came so far is not the answer.
+      if (request.signal?.aborted) throw new LlmError('aborted', 'the request was aborted');
       yield { type: 'done', result: { text, model, usage } };
     },
   };

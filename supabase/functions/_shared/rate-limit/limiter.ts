@@ -22,11 +22,16 @@ export interface RateLimitDecision {
   resetSeconds: number;
 }
 
-/** What check_rate_limit returns, and the context read beside it when one was asked for. */
+/**
+ * What check_rate_limit returns, and the context read beside it when one was
+ * asked for. With a precondition, `passed` says whether it held; when it did
+ * not, nothing was counted and the count columns are null.
+ */
 export interface RateLimitRow {
   request_count: number;
   window_end: Date;
   context?: unknown;
+  passed?: boolean;
 }
 
 /**
@@ -34,6 +39,12 @@ export interface RateLimitRow {
  * what it needs next in the same round trip: `context`, an SQL expression,
  * comes back as the `context` column, evaluated only when the request is
  * within the limit (a CASE branch not taken runs nothing).
+ *
+ * `precondition`, an SQL boolean, is what the database must agree to before
+ * the request counts at all (daily-status: the date is one of the user's
+ * recent days). It is evaluated first, once (a materialized CTE read through
+ * an InitPlan, which gates the counting scan as a one-time filter): when it
+ * is false nothing is counted, and the row says `passed = false`.
  */
 export function rateLimitStatement(
   sql: Sql,
@@ -42,15 +53,28 @@ export function rateLimitStatement(
   policy: RateLimitPolicy,
   now: Date,
   context: Fragment | null = null,
+  precondition: Fragment | null = null,
 ): Fragment {
+  const contextColumn = context
+    ? sql`, case when limits.request_count <= ${policy.limit} then ${context} end as context`
+    : sql``;
   // A counter is not worth a WAL flush: with synchronous_commit off for this
   // one-statement transaction, a crash can forget the last few increments,
   // and the request does not wait for the disk.
-  return sql`
-    select limits.request_count, limits.window_end
-      ${context ? sql`, case when limits.request_count <= ${policy.limit} then ${context} end as context` : sql``}
+  const counting = sql`
     from set_config('synchronous_commit', 'off', true),
       public.check_rate_limit(${userId}, ${endpoint}, ${policy.windowSeconds}, ${now}) as limits
+  `;
+  if (!precondition) {
+    return sql`select limits.request_count, limits.window_end ${contextColumn} ${counting}`;
+  }
+  return sql`
+    with gate as materialized (select coalesce((${precondition}), false) as passed),
+    counted as (
+      select limits.request_count, limits.window_end ${contextColumn} ${counting}
+      where (select passed from gate)
+    )
+    select gate.passed, counted.* from gate left join counted on true
   `;
 }
 

@@ -1,10 +1,11 @@
 /** ai-coach: a chat turn. Recent turns of the conversation go into the prompt, bounded in size. */
 import { z } from 'zod';
+import { storableText } from '../../http/validation.ts';
 import type { ChatMessage } from '../../llm/types.ts';
 import type { CoachKind } from '../kind.ts';
 
 export const AiCoachBodySchema = z.strictObject({
-  message: z.string().trim().min(1).max(4000),
+  message: storableText(4000, 1),
   conversationId: z.uuid().optional(),
   stream: z.boolean().optional(),
 });
@@ -68,7 +69,7 @@ export const aiCoach: CoachKind<AiCoachBody> = {
           returning id
         )
       `,
-      fields: (storedId) => ({ messageId: storedId, conversationId }),
+      fields: (row) => ({ messageId: row?.id ?? entityId, conversationId }),
     };
   },
 };

@@ -1,17 +1,24 @@
 /**
  * daily-status: the user posts a day's status and the coach comments. One row
  * per user and day: posting again updates the day (and keeps its id).
+ *
+ * The day is the user's: their local today when no date is sent, and a sent
+ * date must be one of their recent days (public.daily_status_date_allowed,
+ * the rule the table's policies hold direct writes to), checked before the
+ * request counts or the LLM is called.
  */
 import { z } from 'zod';
+import { HttpError } from '../../http/errors.ts';
+import { calendarDate, storableText } from '../../http/validation.ts';
 import type { CoachKind } from '../kind.ts';
 
 export const DailyStatusBodySchema = z
   .strictObject({
-    /** The user's local day; today in UTC when omitted. */
-    date: z.iso.date().optional(),
+    /** The user's local day; their local today when omitted. */
+    date: calendarDate.optional(),
     mood: z.number().int().min(1).max(5).optional(),
-    note: z.string().trim().max(8000).optional(),
-    mission: z.string().trim().max(1000).optional(),
+    note: storableText(8000).optional(),
+    mission: storableText(1000).optional(),
     missionCompleted: z.boolean().optional(),
     stream: z.boolean().optional(),
   })
@@ -22,9 +29,12 @@ export const DailyStatusBodySchema = z
   );
 export type DailyStatusBody = z.infer<typeof DailyStatusBodySchema>;
 
-function statusDate(body: DailyStatusBody, now: Date): string {
-  return body.date ?? now.toISOString().slice(0, 10);
-}
+export const DATE_OUT_OF_WINDOW = new HttpError(
+  400,
+  'invalid_request',
+  'A daily status can be posted only for your recent days: your local today, up to 7 days back and 1 day ahead unless configured otherwise.',
+  { details: { reason: 'DATE_OUT_OF_WINDOW' } },
+);
 
 export const dailyStatus: CoachKind<DailyStatusBody> = {
   endpoint: 'daily-status',
@@ -33,6 +43,14 @@ export const dailyStatus: CoachKind<DailyStatusBody> = {
   link: null,
 
   context: () => null,
+
+  precondition(sql, userId, body, now) {
+    if (!body.date) return null;
+    return {
+      check: sql`public.daily_status_date_allowed(${userId}, ${body.date}::date, ${now}::timestamptz)`,
+      refusal: DATE_OUT_OF_WINDOW,
+    };
+  },
 
   messages(body) {
     const lines = [
@@ -48,7 +66,7 @@ export const dailyStatus: CoachKind<DailyStatusBody> = {
   },
 
   store(sql, { entityId, userId, body, reply, now }) {
-    const date = statusDate(body, now);
+    const date = sql`coalesce(${body.date ?? null}::date, public.user_local_date(${userId}, ${now}::timestamptz))`;
     const completed = body.missionCompleted ?? null;
     return {
       ctes: sql`
@@ -71,10 +89,10 @@ export const dailyStatus: CoachKind<DailyStatusBody> = {
             end,
             coach_comment = excluded.coach_comment,
             updated_at = ${now}
-          returning id
+          returning id, status_date::text as date
         )
       `,
-      fields: (storedId) => ({ dailyStatusId: storedId, date }),
+      fields: (row) => ({ dailyStatusId: row?.id ?? null, date: row?.date ?? body.date ?? null }),
     };
   },
 };

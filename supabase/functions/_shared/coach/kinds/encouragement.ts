@@ -1,9 +1,10 @@
 /** encouragement: the user asks for one; the coach writes it from their recent days. */
 import { z } from 'zod';
+import { storableText } from '../../http/validation.ts';
 import type { CoachKind } from '../kind.ts';
 
 export const EncouragementBodySchema = z.strictObject({
-  context: z.string().trim().max(1000).optional(),
+  context: storableText(1000).optional(),
   stream: z.boolean().optional(),
 });
 export type EncouragementBody = z.infer<typeof EncouragementBodySchema>;
@@ -58,7 +59,7 @@ export const encouragement: CoachKind<EncouragementBody> = {
           returning id
         )
       `,
-      fields: (storedId) => ({ encouragementId: storedId }),
+      fields: (row) => ({ encouragementId: row?.id ?? entityId }),
     };
   },
 };

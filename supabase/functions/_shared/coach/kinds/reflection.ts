@@ -1,9 +1,10 @@
 /** reflection: the user submits a reflection; the coach answers it. Both go in one row. */
 import { z } from 'zod';
+import { storableText } from '../../http/validation.ts';
 import type { CoachKind } from '../kind.ts';
 
 export const ReflectionBodySchema = z.strictObject({
-  body: z.string().trim().min(1).max(8000),
+  body: storableText(8000, 1),
   stream: z.boolean().optional(),
 });
 export type ReflectionBody = z.infer<typeof ReflectionBodySchema>;
@@ -30,7 +31,7 @@ export const reflection: CoachKind<ReflectionBody> = {
           returning id
         )
       `,
-      fields: (storedId) => ({ reflectionId: storedId }),
+      fields: (row) => ({ reflectionId: row?.id ?? entityId }),
     };
   },
 };

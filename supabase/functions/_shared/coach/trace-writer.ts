@@ -1,0 +1,130 @@
+/**
+ * The records of a call that could not be written on the response path:
+ * traces of failed and aborted calls, and replies (with their traces) the
+ * database could not take when the answer went out. They are written in the
+ * background (EdgeRuntime.waitUntil on Supabase), each attempt within the
+ * database deadline, retried with backoff for STORE_RETRY_BUDGET_MS. A paid
+ * call is never lost: if every attempt fails, one structured error line holds
+ * the complete record (trace, and reply with what its row needs), enough to
+ * insert it later.
+ *
+ * Before each retry the writer asks whether an earlier attempt stored the
+ * record after all (its answer can be lost when the database stops or freezes
+ * mid-commit, and a frozen statement commits when the database thaws): the
+ * trace id is the witness, since reply and trace commit together. A unique
+ * violation while retrying means the same: the late commit won the race.
+ */
+import type { Sql } from 'postgres';
+import { withinDeadline } from '../db/deadline.ts';
+import { describeError, isUnavailable } from '../http/errors.ts';
+import { noRedaction, type Redactor } from '../pii.ts';
+import { insertTrace, type TraceLink, type TraceRecord, traceExists } from './trace.ts';
+
+/** A write to finish in the background. */
+export interface BackgroundWrite {
+  traceId: string;
+  /** An attempt was already made (on the response path): check before the first try. */
+  attemptedBefore?: boolean;
+  /** One attempt at the whole write; a lazy, cancellable query. */
+  attempt(): PromiseLike<unknown> & { cancel?: () => unknown };
+  /** What the log keeps when the write never succeeds: enough to insert it later. */
+  record: Record<string, unknown>;
+}
+
+export interface TraceWriter {
+  /** Schedules writing a trace (and linking its row); never throws, never delays the caller. */
+  record(trace: TraceRecord, link: TraceLink | null): void;
+  /** Schedules a write the response could not wait for; never throws. */
+  persist(write: BackgroundWrite): void;
+  /** The trace as it may be stored (PII redacted), for writing it in a statement of one's own. */
+  storable(trace: TraceRecord): TraceRecord;
+}
+
+export interface TraceWriterOptions {
+  /** DB_TIMEOUT_MS: each attempt's deadline. */
+  timeoutMs: number;
+  /** STORE_RETRY_BUDGET_MS: how long to keep trying. */
+  budgetMs: number;
+}
+
+/** Waits between attempts: quick at first (a blip), then every few seconds (an outage). */
+const RETRY_DELAYS_MS = [50, 250, 1000, 2000, 4000];
+const LONGEST_DELAY_MS = 5000;
+
+const isUniqueViolation = (error: unknown) =>
+  (error as { code?: unknown } | null)?.code === '23505';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function createTraceWriter(
+  sql: Sql,
+  waitUntil: (work: Promise<unknown>) => void,
+  log: (entry: Record<string, unknown>) => void,
+  redactor: Redactor = noRedaction,
+  options: TraceWriterOptions = { timeoutMs: 3000, budgetMs: 60_000 },
+): TraceWriter {
+  const stored = async (traceId: string) => {
+    const [row] = await withinDeadline(sql, () => traceExists(sql, traceId), options.timeoutMs);
+    return row?.stored === true;
+  };
+
+  async function write(job: BackgroundWrite): Promise<void> {
+    const giveUpAt = performance.now() + options.budgetMs;
+    let lastError: unknown;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        if (attempt > 0 || job.attemptedBefore) {
+          if (await stored(job.traceId)) return;
+        }
+        try {
+          await withinDeadline(sql, job.attempt, options.timeoutMs, 'background write');
+        } catch (error) {
+          if (!isUniqueViolation(error)) throw error;
+          if (!(await stored(job.traceId))) throw error;
+        }
+        if (attempt > 0)
+          log({ level: 'info', msg: 'stored after retries', traceId: job.traceId, attempt });
+        return;
+      } catch (error) {
+        lastError = error;
+        // Only an outage is worth waiting out; anything else fails the same way again.
+        if (!isUnavailable(error)) break;
+      }
+      const delay = RETRY_DELAYS_MS[attempt] ?? LONGEST_DELAY_MS;
+      if (performance.now() + delay > giveUpAt) break;
+      await sleep(delay);
+    }
+    log({
+      level: 'error',
+      msg: 'call not recorded',
+      traceId: job.traceId,
+      error: describeError(lastError),
+      record: job.record,
+    });
+  }
+
+  // Starts on the next macrotask, so the answer is written to the client
+  // before this write's own work (building the row, the socket write).
+  const schedule = (job: () => BackgroundWrite) => waitUntil(sleep(0).then(() => write(job())));
+
+  const storable = (trace: TraceRecord): TraceRecord => ({
+    ...trace,
+    input: redactor.redact(trace.input),
+    output: redactor.redact(trace.output),
+  });
+
+  return {
+    storable,
+    persist: (job) => schedule(() => job),
+    record(trace, link) {
+      schedule(() => {
+        const row = storable(trace);
+        return {
+          traceId: trace.traceId,
+          attempt: () => insertTrace(sql, row, link),
+          record: { trace: row, link },
+        };
+      });
+    },
+  };
+}

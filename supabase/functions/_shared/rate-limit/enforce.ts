@@ -1,0 +1,111 @@
+/**
+ * Counting a request against its endpoint's limit, for every function that
+ * limits: one statement, within the database deadline. Over the limit: 429
+ * (and nothing is paid for). A precondition the database refuses: that
+ * refusal (400), and nothing is counted. The limiter unreachable or too
+ * slow: 503 in fail mode `closed`; in `open`, the request goes on unlimited.
+ */
+import type { Fragment, Sql } from 'postgres';
+import type { RateLimitPolicy } from '../config.ts';
+import { withinDeadline } from '../db/deadline.ts';
+import {
+  describeError,
+  HttpError,
+  isUnknownUser,
+  serviceUnavailable,
+  unknownUser,
+} from '../http/errors.ts';
+import type { Logger } from '../log.ts';
+import {
+  type RateLimitDecision,
+  type RateLimitRow,
+  rateLimitDecision,
+  rateLimitHeaders,
+  rateLimitStatement,
+} from './limiter.ts';
+
+export interface LimiterDeps {
+  sql: Sql;
+  log: Logger;
+  failMode: 'open' | 'closed';
+  /** DB_TIMEOUT_MS */
+  timeoutMs: number;
+}
+
+export interface CountedRequest {
+  endpoint: string;
+  userId: string;
+  policy: RateLimitPolicy;
+  now: Date;
+  /** Read in the same statement when the request is within the limit. */
+  context?: Fragment | null;
+  precondition?: { check: Fragment; refusal: HttpError } | null;
+}
+
+export async function countRequest(
+  deps: LimiterDeps,
+  request: CountedRequest,
+): Promise<{ headers: Record<string, string>; context: unknown }> {
+  const { endpoint, userId, policy, now } = request;
+  const context = request.context ?? null;
+  let decision: RateLimitDecision;
+  let row: RateLimitRow | undefined;
+  try {
+    const statement = rateLimitStatement(
+      deps.sql,
+      userId,
+      endpoint,
+      policy,
+      now,
+      context,
+      request.precondition?.check ?? null,
+    );
+    [row] = await withinDeadline(
+      deps.sql,
+      () => deps.sql<RateLimitRow[]>`${statement}`,
+      deps.timeoutMs,
+      'rate limit',
+    );
+    if (row?.passed === false && request.precondition) throw request.precondition.refusal;
+    decision = rateLimitDecision(row, endpoint, policy, now);
+  } catch (error) {
+    if (error instanceof HttpError) throw error;
+    if (isUnknownUser(error)) throw unknownUser();
+    deps.log({
+      level: 'warn',
+      msg: 'rate limit check failed',
+      endpoint,
+      failMode: deps.failMode,
+      error: describeError(error),
+    });
+    if (deps.failMode === 'closed') {
+      throw serviceUnavailable('The rate limiter is unavailable. Please try again shortly.');
+    }
+    // Open: the request goes on unlimited, and its context is read alone.
+    if (!context) return { headers: {}, context: null };
+    const [alone] = await withinDeadline(
+      deps.sql,
+      () => deps.sql<{ context: unknown }[]>`select ${context} as context`,
+      deps.timeoutMs,
+      'prompt context',
+    );
+    return { headers: {}, context: alone?.context ?? null };
+  }
+  const headers = rateLimitHeaders(decision);
+  if (!decision.allowed) {
+    throw new HttpError(
+      429,
+      'rate_limited',
+      `Too many requests to ${endpoint}: the limit is ${policy.limit} per ${policy.windowSeconds} seconds.`,
+      {
+        details: {
+          limit: policy.limit,
+          windowSeconds: policy.windowSeconds,
+          retryAfterSeconds: decision.resetSeconds,
+        },
+        headers,
+      },
+    );
+  }
+  return { headers, context: row?.context ?? null };
+}
