@@ -291,11 +291,13 @@ describe('RLS through the views', () => {
       where c.relnamespace = 'public'::regnamespace and c.relkind = 'v' order by 1
     `;
     expect(rows.map((r) => r.relname)).toEqual([
+      'budget_overview',
       'daily_usage',
       'daily_usage_rollup',
       'error_summary',
       'model_latency',
       'monthly_user_costs',
+      'my_budget',
     ]);
     for (const row of rows) expect(row.reloptions).toContain('security_invoker=true');
   });

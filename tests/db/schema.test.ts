@@ -20,6 +20,7 @@ const CORE_TABLES = [
 const LINKED_TABLES = ['ai_coach_messages', 'encouragement_messages', 'reflections'] as const;
 const APP_TABLES = [...LINKED_TABLES, 'daily_statuses'] as const;
 const SETTINGS_TABLES = ['usage_daily_users', 'user_settings'] as const;
+const BUDGET_TABLES = ['budget_usage', 'plans'] as const;
 const ROLLUP_TABLES = ['usage_daily'] as const;
 
 let db: TestDatabase;
@@ -131,7 +132,9 @@ describe("seed 004's verification checklist", () => {
       where relnamespace = 'public'::regnamespace and relkind = 'r' order by relname
     `;
     expect(rows.map((row) => row.relname)).toEqual(
-      [...CORE_TABLES, ...APP_TABLES, ...SETTINGS_TABLES, ...ROLLUP_TABLES].slice().sort(),
+      [...CORE_TABLES, ...APP_TABLES, ...SETTINGS_TABLES, ...ROLLUP_TABLES, ...BUDGET_TABLES]
+        .slice()
+        .sort(),
     );
     expect(rows.filter((row) => !row.relrowsecurity)).toEqual([]);
   });

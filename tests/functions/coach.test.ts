@@ -206,10 +206,11 @@ describe('ai-coach', () => {
   });
 
   it('gives cost null, never 0, for a model without a price', async () => {
+    // Budgets are tested on their own (budgets.test.ts): a cost limit would refuse this model.
     const unknown = await coachFixture({
       sql: db.sql,
       mock,
-      env: { AI_COACH_MODEL: 'my-local-llama' },
+      env: { AI_COACH_MODEL: 'my-local-llama', BUDGETS: 'off' },
     });
     const res = await unknown.handler(aiCoach)(
       post('ai-coach', { message: 'hi' }, await unknown.token(user.id)),

@@ -43,6 +43,7 @@ describe('deployable functions', () => {
   it('has the expected functions', () => {
     expect(functionNames.sort()).toEqual([
       'ai-coach',
+      'budget',
       'daily-status',
       'encouragement',
       'feedback',

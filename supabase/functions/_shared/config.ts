@@ -114,6 +114,11 @@ export const EnvSchema = z.object({
     .enum(['true', 'false'])
     .default('false')
     .transform((value) => value === 'true'),
+  /** Per-user token and cost budgets (plans in the database); `off` skips the reservation. */
+  BUDGETS: z
+    .enum(['on', 'off'])
+    .default('on')
+    .transform((value) => value === 'on'),
 });
 export type Env = z.infer<typeof EnvSchema>;
 
@@ -144,6 +149,7 @@ export interface AppConfig {
   release: string | undefined;
   dbPoolMax: number;
   dbPrepare: boolean;
+  budgets: boolean;
 }
 
 export class ConfigError extends Error {
@@ -204,6 +210,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     release: env.APP_RELEASE,
     dbPoolMax: env.DB_POOL_MAX,
     dbPrepare: env.DB_PREPARE,
+    budgets: env.BUDGETS,
   };
 }
 

@@ -1,22 +1,35 @@
 /**
  * The coach pipeline behind every LLM endpoint:
  *
- *   route -> auth -> body -> rate limit + prompt context -> LLM -> reply + trace -> respond
+ *   route -> auth -> body -> rate limit + budget + prompt context -> LLM
+ *     -> reply + trace + budget settled -> respond
  *
- * Two statements per call: the rate-limit count (with what the prompt needs
- * from the database, after what the database must agree to) and the reply
- * stored with its trace. Each ends by the database deadline (DB_TIMEOUT_MS):
+ * Two statements per call: the rate-limit count (after what the database
+ * must agree to, with the budget's reservation and what the prompt needs
+ * from the database) and the reply stored with its trace, which settles the
+ * reservation to what the call cost. Each ends by the database deadline (DB_TIMEOUT_MS):
  * before the LLM is called, a database that does not answer is 503; after
  * it, the reply is answered anyway and stored in the background.
  *
  * A handler is built from its kind and its dependencies, so tests build the
  * same handler with real Postgres and the mock LLM.
  */
+
+import {
+  type BudgetAnswer,
+  type BudgetReservation,
+  budgetDecision,
+  budgetHeaders,
+  type ReservationAsk,
+  reservationExpression,
+  tokensUpperEstimate,
+} from '../budget/reservation.ts';
 import { readJsonBody } from '../http/body.ts';
 import { preflightResponse } from '../http/cors.ts';
 import { describeError, errorResponse, jsonResponse, serviceUnavailable } from '../http/errors.ts';
 import { assertRoute } from '../http/route.ts';
 import { startServerTiming } from '../http/server-timing.ts';
+import { costUsd, priceOf } from '../llm/prices.ts';
 import { LlmError, type LlmProvider, type LlmRequest } from '../llm/types.ts';
 import { countRequest } from '../rate-limit/enforce.ts';
 import { type CoachDeps, llmHttpError } from './deps.ts';
@@ -26,15 +39,54 @@ import { storeReply } from './store-reply.ts';
 import { streamReply } from './stream.ts';
 import { type CallRecord, failureTrace } from './trace-builders.ts';
 
-/** Counts the request (after the kind's precondition) and reads the prompt's context: one statement. */
-function enforceRateLimit<Body extends { stream?: boolean | undefined }>(
+/**
+ * What the budget reserves before the call: the prompt without its context
+ * and the output limit, priced; the context's share is added in SQL, where
+ * the context is read.
+ */
+function budgetAsk<Body extends { stream?: boolean | undefined }>(
   deps: CoachDeps,
   kind: CoachKind<Body>,
   userId: string,
   body: Body,
-): Promise<{ headers: Record<string, string>; context: unknown }> {
+  now: Date,
+): ReservationAsk | null {
+  const llm = deps.config.llm;
+  if (!deps.config.budgets || !llm) return null;
+  const text = kind
+    .messages(body, null, deps.config)
+    .reduce((all, message) => all + message.content, SYSTEM_PROMPTS[kind.entityType]);
+  const input = tokensUpperEstimate(text) + MESSAGE_OVERHEAD_TOKENS;
+  const price = priceOf(llm.model);
+  return {
+    userId,
+    tokens: input + llm.maxOutputTokens,
+    cost: costUsd(llm.model, { inputTokens: input, outputTokens: llm.maxOutputTokens }),
+    costPerInputToken: price ? price.inputPerMillion / 1_000_000 : null,
+    now,
+  };
+}
+
+/** A few tokens a message for the wire format's roles and separators. */
+const MESSAGE_OVERHEAD_TOKENS = 16;
+
+/**
+ * Counts the request (after the kind's precondition), reserves its budget
+ * and reads the prompt's context: one statement.
+ */
+async function enforceLimits<Body extends { stream?: boolean | undefined }>(
+  deps: CoachDeps,
+  kind: CoachKind<Body>,
+  userId: string,
+  body: Body,
+): Promise<{
+  headers: Record<string, string>;
+  context: unknown;
+  reservation: BudgetReservation | null;
+}> {
   const now = deps.clock.now();
-  return countRequest(
+  const ask = budgetAsk(deps, kind, userId, body, now);
+  const counted = await countRequest(
     {
       sql: deps.sql,
       log: deps.log,
@@ -48,8 +100,16 @@ function enforceRateLimit<Body extends { stream?: boolean | undefined }>(
       now,
       context: kind.context(deps.sql, userId, body, deps.config),
       precondition: kind.precondition?.(deps.sql, userId, body, now) ?? null,
+      reservation: ask ? reservationExpression(deps.sql, ask) : null,
     },
   );
+  const answer = counted.budget as BudgetAnswer | null;
+  const reservation = budgetDecision(answer, userId, now);
+  return {
+    headers: { ...counted.headers, ...budgetHeaders(answer, now) },
+    context: counted.context,
+    reservation,
+  };
 }
 
 export function createCoachHandler<Body extends { stream?: boolean | undefined }>(
@@ -71,12 +131,11 @@ export function createCoachHandler<Body extends { stream?: boolean | undefined }
         deps.config.bodyReadTimeoutMs,
       );
       timing.mark('body');
-      const { headers: limitHeaders, context } = await enforceRateLimit(
-        deps,
-        kind,
-        user.userId,
-        body,
-      );
+      const {
+        headers: limitHeaders,
+        context,
+        reservation,
+      } = await enforceLimits(deps, kind, user.userId, body);
       timing.mark('ratelimit');
       const llmConfig = deps.config.llm;
       if (!deps.llm || !llmConfig) throw serviceUnavailable('No LLM provider is configured.');
@@ -104,6 +163,7 @@ export function createCoachHandler<Body extends { stream?: boolean | undefined }
         receivedAt,
         startedAt: performance.now(),
         stream: body.stream === true,
+        reservation,
       };
       if (call.stream) return streamReply(call, deps, limitHeaders);
 

@@ -80,6 +80,11 @@ export interface CoachKind<Body extends { stream?: boolean | undefined }> {
    * the rate-limit statement; null when there is nothing to check.
    */
   precondition?(sql: Sql, userId: string, body: Body, now: Date): Precondition | null;
+  /**
+   * The most characters the context may add to the prompt, for the budget's
+   * reservation (which is made before the context is read); 0 when none.
+   */
+  maxContextChars?(body: Body, config: AppConfig): number;
   /** The conversation for the LLM, system prompt aside, from the body and the context read. */
   messages(body: Body, context: unknown, config: AppConfig): ChatMessage[];
   /** Builds the statement that stores the reply in the kind's table (it runs nothing). */

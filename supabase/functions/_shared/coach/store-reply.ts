@@ -20,7 +20,7 @@ import { storable } from '../http/validation.ts';
 import type { LlmResult, LlmUsage } from '../llm/types.ts';
 import type { CoachDeps } from './deps.ts';
 import type { CoachKind, StoredRow, StoreInput } from './kind.ts';
-import { type TraceRecord, traceInsert } from './trace.ts';
+import { settlement, type TraceRecord, traceInsert } from './trace.ts';
 import { type CallRecord, successTrace } from './trace-builders.ts';
 
 type AnyBody = { stream?: boolean | undefined };
@@ -44,7 +44,7 @@ function storeStatement<Body extends AnyBody>(
 ) {
   const { ctes } = kind.store(sql, { ...input, traceId: trace?.traceId ?? null });
   const traceCte = trace
-    ? sql`, trace as (${traceInsert(sql, trace, sql`(select id from stored)`)})`
+    ? sql`, trace as (${traceInsert(sql, trace, sql`(select id from stored)`)}) ${settlement(sql, trace)}`
     : sql``;
   return sql<StoredRow[]>`with ${ctes} ${traceCte} select * from stored`;
 }

@@ -1,6 +1,8 @@
 /** Turns one LLM call and its outcome into the trace row that records it. */
+import type { BudgetReservation } from '../budget/reservation.ts';
 import type { LlmProviderName } from '../config.ts';
 import { storable } from '../http/validation.ts';
+import { costUsd } from '../llm/prices.ts';
 import type { LlmError, LlmRequest, LlmResult, LlmUsage } from '../llm/types.ts';
 import type { CoachKind } from './kind.ts';
 import { PROMPT_VERSIONS } from './prompts.ts';
@@ -31,6 +33,8 @@ export interface CallRecord<Body extends { stream?: boolean | undefined }> {
   /** performance.now() when the pipeline started the call. */
   startedAt: number;
   stream: boolean;
+  /** The budget held for the call; its trace settles it. Null without budgets. */
+  reservation: BudgetReservation | null;
 }
 
 /** The prompt as sent, system message first: the trace's input. */
@@ -54,7 +58,28 @@ function baseRecord(
     output: storable(output),
     tags: [call.kind.endpoint, call.provider, ...(call.stream ? ['stream'] : [])],
     metadata,
+    settlement: call.reservation && {
+      reservation: call.reservation,
+      used: usedBudget(call, metadata),
+    },
   };
+}
+
+/**
+ * What the call cost the user's budget: its tokens and its price. A model
+ * the price table lacks is charged the price of the model asked for; only a
+ * reservation made for an unpriced model (plan: tokens only) charges no USD.
+ */
+function usedBudget(call: CallRecord<{ stream?: boolean | undefined }>, metadata: TraceMetadata) {
+  const tokens = metadata.total_tokens ?? 0;
+  const usage =
+    metadata.input_tokens == null
+      ? null
+      : { inputTokens: metadata.input_tokens, outputTokens: metadata.output_tokens ?? 0 };
+  const cost = call.reservation?.unpriced
+    ? (metadata.cost_usd ?? 0)
+    : (metadata.cost_usd ?? costUsd(call.request.model, usage) ?? 0);
+  return { tokens, cost };
 }
 
 /** What every trace of the call carries, whatever its outcome. */

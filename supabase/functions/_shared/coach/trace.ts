@@ -7,6 +7,7 @@
  * retries, so a slow or failing write never delays or fails the user's call.
  */
 import type { Fragment, Sql } from 'postgres';
+import { type BudgetReservation, settlementCte } from '../budget/reservation.ts';
 import type { LlmProviderName } from '../config.ts';
 import { costUsd, estimateTokens } from '../llm/prices.ts';
 import type { LlmFailureKind, LlmUsage } from '../llm/types.ts';
@@ -43,6 +44,11 @@ export interface TraceMetadata {
 
 export interface TraceRecord {
   traceId: string;
+  /** The budget reservation to settle with this trace, and what the call used. */
+  settlement?: {
+    reservation: BudgetReservation;
+    used: { tokens: number; cost: number };
+  } | null;
   entityType: EntityType;
   entityId: string;
   userId: string;
@@ -129,12 +135,25 @@ export function traceInsert(sql: Sql, trace: TraceRecord, entityId: Fragment): F
   `;
 }
 
-/** The statement that inserts the trace and links the produced row to it (lazy, cancellable). */
+/** The CTE that settles the trace's budget reservation, as `, settle as (...)`, or nothing. */
+export function settlement(sql: Sql, trace: TraceRecord): Fragment {
+  return trace.settlement
+    ? sql`, ${settlementCte(sql, trace.settlement.reservation, trace.settlement.used)}`
+    : sql``;
+}
+
+/**
+ * The statement that inserts the trace, settles its budget and links the
+ * produced row to it (lazy, cancellable): all or nothing.
+ */
 export function insertTrace(sql: Sql, trace: TraceRecord, link: TraceLink | null) {
   const insert = traceInsert(sql, trace, sql`${trace.entityId}::uuid`);
-  if (!link) return sql`${insert}`;
+  const settle = settlement(sql, trace);
+  if (!link) {
+    return sql`with trace as (${insert} returning trace_id) ${settle} select 1 from trace`;
+  }
   return sql`
-    with trace as (${insert} returning trace_id)
+    with trace as (${insert} returning trace_id) ${settle}
     update ${sql('public')}.${sql(link.table)} set langfuse_trace_id = (select trace_id from trace)
     where id = ${trace.entityId}
   `;

@@ -44,6 +44,40 @@ export type Database = {
           },
         ];
       };
+      budget_usage: {
+        Row: {
+          cost_reserved: number;
+          cost_used: number;
+          tokens_reserved: number;
+          tokens_used: number;
+          updated_at: string;
+          user_id: string;
+          window_kind: string;
+          window_start: string;
+        };
+        ComputedFields: never;
+        Insert: {
+          cost_reserved?: number;
+          cost_used?: number;
+          tokens_reserved?: number;
+          tokens_used?: number;
+          updated_at?: string;
+          user_id: string;
+          window_kind: string;
+          window_start: string;
+        };
+        Update: {
+          cost_reserved?: number;
+          cost_used?: number;
+          tokens_reserved?: number;
+          tokens_used?: number;
+          updated_at?: string;
+          user_id?: string;
+          window_kind?: string;
+          window_start?: string;
+        };
+        Relationships: [];
+      };
       daily_statuses: {
         Row: {
           coach_comment: string | null;
@@ -311,6 +345,40 @@ export type Database = {
         };
         Relationships: [];
       };
+      plans: {
+        Row: {
+          cost_usd_per_day: number | null;
+          cost_usd_per_month: number | null;
+          created_at: string;
+          is_default: boolean;
+          name: string;
+          tokens_per_day: number | null;
+          unpriced_models: string;
+          updated_at: string;
+        };
+        ComputedFields: never;
+        Insert: {
+          cost_usd_per_day?: number | null;
+          cost_usd_per_month?: number | null;
+          created_at?: string;
+          is_default?: boolean;
+          name: string;
+          tokens_per_day?: number | null;
+          unpriced_models?: string;
+          updated_at?: string;
+        };
+        Update: {
+          cost_usd_per_day?: number | null;
+          cost_usd_per_month?: number | null;
+          created_at?: string;
+          is_default?: boolean;
+          name?: string;
+          tokens_per_day?: number | null;
+          unpriced_models?: string;
+          updated_at?: string;
+        };
+        Relationships: [];
+      };
       rate_limit_logs: {
         Row: {
           created_at: string;
@@ -458,6 +526,7 @@ export type Database = {
       user_settings: {
         Row: {
           created_at: string;
+          plan: string | null;
           time_zone: string;
           updated_at: string;
           user_id: string;
@@ -465,20 +534,46 @@ export type Database = {
         ComputedFields: never;
         Insert: {
           created_at?: string;
+          plan?: string | null;
           time_zone?: string;
           updated_at?: string;
           user_id: string;
         };
         Update: {
           created_at?: string;
+          plan?: string | null;
           time_zone?: string;
           updated_at?: string;
           user_id?: string;
         };
-        Relationships: [];
+        Relationships: [
+          {
+            foreignKeyName: 'user_settings_plan_fkey';
+            columns: ['plan'];
+            isOneToOne: false;
+            referencedRelation: 'plans';
+            referencedColumns: ['name'];
+          },
+        ];
       };
     };
     Views: {
+      budget_overview: {
+        Row: {
+          cost_usd_per_day: number | null;
+          cost_usd_per_month: number | null;
+          cost_usd_this_month: number | null;
+          cost_usd_today: number | null;
+          plan: string | null;
+          share_of_tightest_limit: number | null;
+          status: string | null;
+          tokens_per_day: number | null;
+          tokens_today: number | null;
+          user_id: string;
+        };
+        ComputedFields: never;
+        Relationships: [];
+      };
       daily_usage: {
         Row: {
           avg_latency_ms: number | null;
@@ -597,6 +692,21 @@ export type Database = {
         ComputedFields: never;
         Relationships: [];
       };
+      my_budget: {
+        Row: {
+          limit_value: number | null;
+          measure: string | null;
+          plan: string | null;
+          remaining: number | null;
+          reserved: number | null;
+          resets_at: string | null;
+          used: number | null;
+          window_kind: string | null;
+          window_start: string | null;
+        };
+        ComputedFields: never;
+        Relationships: [];
+      };
     };
     Functions: {
       add_histograms: { Args: { p_left: number[]; p_right: number[] }; Returns: number[] };
@@ -646,7 +756,12 @@ export type Database = {
       latency_bucket_bounds: { Args: Record<PropertyKey, never>; Returns: number[] };
       latency_histogram: { Args: { p_latencies: number[] }; Returns: number[] };
       requeue_misfiled_langfuse_scores: { Args: Record<PropertyKey, never>; Returns: number };
+      reserve_budget: {
+        Args: { p_cost: number; p_now?: string; p_tokens: number; p_user_id: string };
+        Returns: Json;
+      };
       roll_up_usage: { Args: { p_batch_size?: number }; Returns: number };
+      tokens_upper_estimate: { Args: { p_text: string }; Returns: number };
       unscored_traces: {
         Args: {
           p_entity_type?: string;
@@ -663,6 +778,25 @@ export type Database = {
         }[];
       };
       user_local_date: { Args: { p_at?: string; p_user_id: string }; Returns: string };
+      user_plan: {
+        Args: { p_user_id: string };
+        Returns: {
+          cost_usd_per_day: number | null;
+          cost_usd_per_month: number | null;
+          created_at: string;
+          is_default: boolean;
+          name: string;
+          tokens_per_day: number | null;
+          unpriced_models: string;
+          updated_at: string;
+        };
+        SetofOptions: {
+          from: '*';
+          to: 'plans';
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       user_time_zone: { Args: { p_user_id: string }; Returns: string };
     };
     Enums: {

@@ -8,7 +8,7 @@ export const corsHeaders: Record<string, string> = {
     'authorization, x-client-info, apikey, content-type, x-region, x-supabase-api-version, accept',
   'access-control-allow-methods': 'GET, POST, OPTIONS',
   'access-control-expose-headers':
-    'retry-after, ratelimit, ratelimit-policy, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, server-timing',
+    'retry-after, ratelimit, ratelimit-policy, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, budget, budget-policy, budget-plan, server-timing',
   'access-control-max-age': '86400',
 };
 

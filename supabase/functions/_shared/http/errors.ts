@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'request_timeout'
   | 'client_closed_request'
   | 'rate_limited'
+  | 'budget_exceeded'
   | 'upstream_error'
   | 'upstream_timeout'
   | 'service_unavailable'

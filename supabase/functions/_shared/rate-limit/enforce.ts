@@ -40,12 +40,14 @@ export interface CountedRequest {
   /** Read in the same statement when the request is within the limit. */
   context?: Fragment | null;
   precondition?: { check: Fragment; refusal: HttpError } | null;
+  /** The budget reservation to make within the limit, from the context's text (budget/reservation.ts). */
+  reservation?: ((contextText: Fragment) => Fragment) | null;
 }
 
 export async function countRequest(
   deps: LimiterDeps,
   request: CountedRequest,
-): Promise<{ headers: Record<string, string>; context: unknown }> {
+): Promise<{ headers: Record<string, string>; context: unknown; budget: unknown }> {
   const { endpoint, userId, policy, now } = request;
   const context = request.context ?? null;
   let decision: RateLimitDecision;
@@ -59,6 +61,7 @@ export async function countRequest(
       now,
       context,
       request.precondition?.check ?? null,
+      request.reservation ?? null,
     );
     [row] = await withinDeadline(
       deps.sql,
@@ -82,14 +85,15 @@ export async function countRequest(
       throw serviceUnavailable('The rate limiter is unavailable. Please try again shortly.');
     }
     // Open: the request goes on unlimited, and its context is read alone.
-    if (!context) return { headers: {}, context: null };
+    // A budget cannot be held without the database either: the call goes on without one.
+    if (!context) return { headers: {}, context: null, budget: null };
     const [alone] = await withinDeadline(
       deps.sql,
       () => deps.sql<{ context: unknown }[]>`select ${context} as context`,
       deps.timeoutMs,
       'prompt context',
     );
-    return { headers: {}, context: alone?.context ?? null };
+    return { headers: {}, context: alone?.context ?? null, budget: null };
   }
   const headers = rateLimitHeaders(decision);
   if (!decision.allowed) {
@@ -107,5 +111,5 @@ export async function countRequest(
       },
     );
   }
-  return { headers, context: row?.context ?? null };
+  return { headers, context: row?.context ?? null, budget: row?.budget ?? null };
 }

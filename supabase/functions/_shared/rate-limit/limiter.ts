@@ -32,6 +32,8 @@ export interface RateLimitRow {
   window_end: Date;
   context?: unknown;
   passed?: boolean;
+  /** public.reserve_budget's answer, when a reservation was asked for. */
+  budget?: unknown;
 }
 
 /**
@@ -39,6 +41,10 @@ export interface RateLimitRow {
  * what it needs next in the same round trip: `context`, an SQL expression,
  * comes back as the `context` column, evaluated only when the request is
  * within the limit (a CASE branch not taken runs nothing).
+ *
+ * `reservation` builds the budget's reservation (public.reserve_budget) from
+ * the context's text, so it can reserve for the prompt the context makes; it
+ * comes back as `budget`, evaluated like the context only within the limit.
  *
  * `precondition`, an SQL boolean, is what the database must agree to before
  * the request counts at all (daily-status: the date is one of the user's
@@ -54,24 +60,30 @@ export function rateLimitStatement(
   now: Date,
   context: Fragment | null = null,
   precondition: Fragment | null = null,
+  reservation: ((contextText: Fragment) => Fragment) | null = null,
 ): Fragment {
-  const contextColumn = context
-    ? sql`, case when limits.request_count <= ${policy.limit} then ${context} end as context`
-    : sql``;
+  const within = (expression: Fragment) =>
+    sql`case when limits.request_count <= ${policy.limit} then ${expression} end`;
+  const columns = sql`
+    ${context ? sql`, ctx.context` : sql``}
+    ${reservation ? sql`, ${within(reservation(context ? sql`ctx.context::text` : sql`null::text`))} as budget` : sql``}
+  `;
+  const contextRead = context ? sql`, lateral (select ${within(context)} as context) ctx` : sql``;
   // A counter is not worth a WAL flush: with synchronous_commit off for this
   // one-statement transaction, a crash can forget the last few increments,
   // and the request does not wait for the disk.
   const counting = sql`
     from set_config('synchronous_commit', 'off', true),
       public.check_rate_limit(${userId}, ${endpoint}, ${policy.windowSeconds}, ${now}) as limits
+      ${contextRead}
   `;
   if (!precondition) {
-    return sql`select limits.request_count, limits.window_end ${contextColumn} ${counting}`;
+    return sql`select limits.request_count, limits.window_end ${columns} ${counting}`;
   }
   return sql`
     with gate as materialized (select coalesce((${precondition}), false) as passed),
     counted as (
-      select limits.request_count, limits.window_end ${contextColumn} ${counting}
+      select limits.request_count, limits.window_end ${columns} ${counting}
       where (select passed from gate)
     )
     select gate.passed, counted.* from gate left join counted on true

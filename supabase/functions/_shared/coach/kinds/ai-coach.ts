@@ -46,6 +46,10 @@ export const aiCoach: CoachKind<AiCoachBody> = {
     )`;
   },
 
+  // The history is cut to HISTORY_MAX_CHARS (boundHistory), plus a role a turn.
+  maxContextChars: (body, config) =>
+    body.conversationId ? config.history.maxChars + config.history.maxTurns * 12 : 0,
+
   messages(body, context, config) {
     const newestFirst = (context as ChatMessage[] | null) ?? [];
     const bounded = boundHistory(newestFirst, config.history.maxTurns, config.history.maxChars);

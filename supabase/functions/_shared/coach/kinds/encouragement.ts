@@ -33,6 +33,9 @@ export const encouragement: CoachKind<EncouragementBody> = {
     )`;
   },
 
+  // Three days, each a date, a mood and a mission of at most 1,000 characters.
+  maxContextChars: () => 3 * 1100,
+
   messages(body, context) {
     const days = (context as RecentDay[] | null) ?? [];
     const lines = days.map(
