@@ -14,6 +14,7 @@
 import postgres from 'postgres';
 import { aiCoach } from '../../supabase/functions/_shared/coach/kinds/ai-coach.ts';
 import { traceInsert } from '../../supabase/functions/_shared/coach/trace.ts';
+import { q, run } from '../../supabase/functions/_shared/db/statement.ts';
 import { rateLimitStatement } from '../../supabase/functions/_shared/rate-limit/limiter.ts';
 
 const env = (name: string) => {
@@ -38,13 +39,13 @@ async function callLlm(body: string): Promise<{ text: string; usage: unknown }> 
 
 async function floor(body: string): Promise<Response> {
   const message = JSON.parse(body).messages.at(-1).content as string;
-  await sql`${rateLimitStatement(sql, userId, 'ai-coach', policy, new Date())}`;
+  await run(sql, rateLimitStatement(userId, 'ai-coach', policy, new Date()), { prepare: false });
   const started = performance.now();
   const { text } = await callLlm(body);
   const entityId = crypto.randomUUID();
   const traceId = crypto.randomUUID();
   const now = new Date();
-  const { ctes } = aiCoach.store(sql, {
+  const { ctes } = aiCoach.store({
     entityId,
     userId,
     body: { message },
@@ -83,10 +84,11 @@ async function floor(body: string): Promise<Response> {
       model_parameters: { max_tokens: 600 },
     },
   };
-  await sql`
-    with ${ctes}, trace as (${traceInsert(sql, trace, sql`(select id from stored)`)})
-    select id from stored
-  `;
+  await run(
+    sql,
+    q`with ${ctes}, trace as (${traceInsert(trace, q`(select id from stored)`)}) select id from stored`,
+    { prepare: false },
+  );
   return Response.json({ reply: text, messageId: entityId, traceId });
 }
 

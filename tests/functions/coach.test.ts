@@ -225,6 +225,28 @@ describe('ai-coach', () => {
   });
 });
 
+describe('statements', () => {
+  it('work the same with prepared statements (DB_PREPARE=true, a direct connection)', async () => {
+    const prepared = await coachFixture({ sql: db.sql, mock, env: { DB_PREPARE: 'true' } });
+    const conversationId = crypto.randomUUID();
+    for (const message of ["It's day $l$ one", 'And day two']) {
+      const res = await prepared.handler(aiCoach)(
+        post('ai-coach', { message, conversationId }, await prepared.token(user.id)),
+      );
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ stored: true, conversationId });
+    }
+    await prepared.settle();
+    const turns = await db.sql`
+      select content from public.ai_coach_messages
+      where conversation_id = ${conversationId} and role = 'user' order by created_at
+    `;
+    expect(turns.map((t) => t.content)).toEqual(["It's day $l$ one", 'And day two']);
+    // The second call's prompt had the first turn in it: the context was read.
+    expect(JSON.stringify(mock.requests.at(-1)?.body)).toContain("It's day $l$ one");
+  });
+});
+
 describe('failed LLM calls', () => {
   it('answer 502 and are traced with their error and duration', async () => {
     mock.behavior.failure = { status: 500 };

@@ -2,6 +2,7 @@
  * Rate limiting per user and endpoint: exact under concurrency, the 429 and
  * its headers, windows that roll over, and the documented fail modes.
  */
+
 import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type MockLlm, startMockLlm } from '../../local/mock-llm.ts';
@@ -9,6 +10,7 @@ import { aiCoach } from '../../supabase/functions/_shared/coach/kinds/ai-coach.t
 import { reflection } from '../../supabase/functions/_shared/coach/kinds/reflection.ts';
 import { RateLimitPolicySchema } from '../../supabase/functions/_shared/config.ts';
 import { asUser } from '../../supabase/functions/_shared/db/as-user.ts';
+import { q, run, type Statement } from '../../supabase/functions/_shared/db/statement.ts';
 import { rateLimitStatement } from '../../supabase/functions/_shared/rate-limit/limiter.ts';
 import { coachFixture, post } from '../support/coach-fixture.ts';
 import { insertUser } from '../support/rows.ts';
@@ -209,19 +211,17 @@ describe('the SQL function', () => {
     const now = new Date();
     // A context that fails when read (at run time: random() keeps it from being folded
     // at planning): over the limit it must not be read at all.
-    const failing = db.sql`(select 1 / (0 * random())::int)`;
-    const readable = db.sql`(select 42)`;
-    const [first] =
-      await db.sql`${rateLimitStatement(db.sql, user.id, 'ride', policy, now, readable)}`;
+    const failing = q`(select 1 / (0 * random())::int)`;
+    const readable = q`(select 42)`;
+    const count = (name: string, limit: typeof policy, context: Statement) =>
+      run(db.sql, rateLimitStatement(user.id, name, limit, now, context), { prepare: false });
+    const [first] = await count('ride', policy, readable);
     expect(first).toMatchObject({ request_count: 1, context: 42 });
-    const [second] =
-      await db.sql`${rateLimitStatement(db.sql, user.id, 'ride', policy, now, failing)}`;
+    const [second] = await count('ride', policy, failing);
     expect(second).toMatchObject({ request_count: 2, context: null });
     // Within a limit, the same context is read, and fails.
     const roomy = { limit: 100, windowSeconds: 60 };
-    await expect(
-      db.sql`${rateLimitStatement(db.sql, user.id, 'ride-roomy', roomy, now, failing)}`,
-    ).rejects.toMatchObject({ code: '22012' });
+    await expect(count('ride-roomy', roomy, failing)).rejects.toMatchObject({ code: '22012' });
   });
 
   it('parses policies like 20/60s, 100/1h and 5/30', () => {

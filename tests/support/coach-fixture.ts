@@ -62,6 +62,7 @@ export async function coachFixture(options: {
     traces: createTraceWriter(options.sql, (work) => pending.push(work), log, createRedactor(env), {
       timeoutMs: config.dbTimeoutMs,
       budgetMs: config.storeRetryBudgetMs,
+      prepare: config.dbPrepare,
     }),
     log,
   };

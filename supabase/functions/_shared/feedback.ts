@@ -41,6 +41,7 @@ export interface FeedbackDeps {
     dbTimeoutMs: number;
     feedbackRateLimit: RateLimitPolicy;
     rateLimitFailMode: 'open' | 'closed';
+    dbPrepare: boolean;
   };
   clock: { now(): Date };
 }
@@ -69,6 +70,7 @@ export function createFeedbackHandler(deps: FeedbackDeps) {
           log: deps.log,
           failMode: deps.config.rateLimitFailMode,
           timeoutMs: deps.config.dbTimeoutMs,
+          prepare: deps.config.dbPrepare,
         },
         {
           endpoint: 'feedback',

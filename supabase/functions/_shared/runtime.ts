@@ -53,6 +53,7 @@ export function platformDeps(): CoachDeps {
     traces: createTraceWriter(sql, platformWaitUntil(), consoleLogger, createRedactor(env), {
       timeoutMs: config.dbTimeoutMs,
       budgetMs: config.storeRetryBudgetMs,
+      prepare: config.dbPrepare,
     }),
     log: consoleLogger,
   };

@@ -12,7 +12,7 @@
  * a multi-byte character: CJK text is about a token a character), plus the
  * output limit (LLM_MAX_OUTPUT_TOKENS), priced from the price table.
  */
-import type { Fragment, Sql } from 'postgres';
+import { q, type Statement } from '../db/statement.ts';
 import { HttpError } from '../http/errors.ts';
 
 /** What public.reserve_budget answers. */
@@ -74,8 +74,8 @@ export interface ReservationAsk {
 }
 
 /** The reservation, as a function of the context's text (an SQL expression, maybe null). */
-export function reservationExpression(sql: Sql, ask: ReservationAsk) {
-  return (contextText: Fragment): Fragment => sql`
+export function reservationExpression(ask: ReservationAsk) {
+  return (contextText: Statement): Statement => q`
     public.reserve_budget(
       ${ask.userId}::uuid,
       ${ask.tokens}::bigint + coalesce(public.tokens_upper_estimate(${contextText}), 0),
@@ -173,11 +173,10 @@ export function budgetHeaders(answer: BudgetAnswer | null | undefined, now: Date
  * exactly once (the CHECKs on budget_usage would refuse a second time).
  */
 export function settlementCte(
-  sql: Sql,
   reservation: BudgetReservation,
   used: { tokens: number; cost: number },
-): Fragment {
-  return sql`
+): Statement {
+  return q`
     settle as (
       update public.budget_usage u set
         tokens_reserved = u.tokens_reserved - ${reservation.tokens}::bigint,

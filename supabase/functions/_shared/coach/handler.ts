@@ -92,15 +92,16 @@ async function enforceLimits<Body extends { stream?: boolean | undefined }>(
       log: deps.log,
       failMode: deps.config.rateLimitFailMode,
       timeoutMs: deps.config.dbTimeoutMs,
+      prepare: deps.config.dbPrepare,
     },
     {
       endpoint: kind.endpoint,
       userId,
       policy: deps.config.rateLimits[kind.endpoint],
       now,
-      context: kind.context(deps.sql, userId, body, deps.config),
-      precondition: kind.precondition?.(deps.sql, userId, body, now) ?? null,
-      reservation: ask ? reservationExpression(deps.sql, ask) : null,
+      context: kind.context(userId, body, deps.config),
+      precondition: kind.precondition?.(userId, body, now) ?? null,
+      reservation: ask ? reservationExpression(ask) : null,
     },
   );
   const answer = counted.budget as BudgetAnswer | null;

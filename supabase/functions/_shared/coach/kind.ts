@@ -3,9 +3,9 @@
  * reflection, daily-status): the body, the prompt's context, and the row the
  * reply is stored in. Everything else is the shared pipeline.
  */
-import type { Fragment, Sql } from 'postgres';
 import type { z } from 'zod';
 import type { AppConfig, CoachEndpoint } from '../config.ts';
+import type { Statement } from '../db/statement.ts';
 import type { HttpError } from '../http/errors.ts';
 import type { ChatMessage } from '../llm/types.ts';
 import type { EntityType } from './entity-types.ts';
@@ -37,7 +37,7 @@ export interface StoreStatement {
    * The shared pipeline puts the trace insert beside them, so reply and trace
    * are one round trip.
    */
-  ctes: Fragment;
+  ctes: Statement;
   /**
    * Kind-specific fields of the response, such as messageId, from the stored
    * row; from what is known before storing when `row` is null (the database
@@ -52,7 +52,7 @@ export type StoredRow = { id: string } & Record<string, unknown>;
 /** A condition the database checks before the request counts (rate limit) or costs (LLM). */
 export interface Precondition {
   /** An SQL boolean; false refuses the request. */
-  check: Fragment;
+  check: Statement;
   /** The answer when it is false. */
   refusal: HttpError;
 }
@@ -73,13 +73,13 @@ export interface CoachKind<Body extends { stream?: boolean | undefined }> {
    * JSON, or null when it needs nothing. It is read in the rate-limit
    * statement (only when the request is allowed), so it costs no round trip.
    */
-  context(sql: Sql, userId: string, body: Body, config: AppConfig): Fragment | null;
+  context(userId: string, body: Body, config: AppConfig): Statement | null;
   /**
    * What the database must agree to before the request counts or the LLM is
    * called (daily-status: a date among the user's recent days), checked in
    * the rate-limit statement; null when there is nothing to check.
    */
-  precondition?(sql: Sql, userId: string, body: Body, now: Date): Precondition | null;
+  precondition?(userId: string, body: Body, now: Date): Precondition | null;
   /**
    * The most characters the context may add to the prompt, for the budget's
    * reservation (which is made before the context is read); 0 when none.
@@ -88,7 +88,7 @@ export interface CoachKind<Body extends { stream?: boolean | undefined }> {
   /** The conversation for the LLM, system prompt aside, from the body and the context read. */
   messages(body: Body, context: unknown, config: AppConfig): ChatMessage[];
   /** Builds the statement that stores the reply in the kind's table (it runs nothing). */
-  store(sql: Sql, input: StoreInput<Body>): StoreStatement;
+  store(input: StoreInput<Body>): StoreStatement;
   /**
    * The session the call belongs to, when the kind has one: ai-coach turns of
    * one conversation share the conversationId, so Langfuse groups them. A new

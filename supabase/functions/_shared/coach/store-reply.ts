@@ -13,8 +13,8 @@
  *  - the reply cannot be stored at all (the user was deleted): its trace is
  *    still written, marked as an error, and the error goes on.
  */
-import type { Sql } from 'postgres';
 import { withinDeadline } from '../db/deadline.ts';
+import { q, run, type Statement } from '../db/statement.ts';
 import { describeError, isUnavailable, isUnknownUser } from '../http/errors.ts';
 import { storable } from '../http/validation.ts';
 import type { LlmResult, LlmUsage } from '../llm/types.ts';
@@ -35,18 +35,17 @@ export interface StoreOutcome {
   usage: LlmUsage;
 }
 
-/** The statement that stores the reply, and with it its trace when one is given (lazy). */
+/** The statement that stores the reply, and with it its trace when one is given. */
 function storeStatement<Body extends AnyBody>(
-  sql: Sql,
   kind: CoachKind<Body>,
   input: StoreInput<Body>,
   trace: TraceRecord | null,
-) {
-  const { ctes } = kind.store(sql, { ...input, traceId: trace?.traceId ?? null });
+): Statement {
+  const { ctes } = kind.store({ ...input, traceId: trace?.traceId ?? null });
   const traceCte = trace
-    ? sql`, trace as (${traceInsert(sql, trace, sql`(select id from stored)`)}) ${settlement(sql, trace)}`
-    : sql``;
-  return sql<StoredRow[]>`with ${ctes} ${traceCte} select * from stored`;
+    ? q`, trace as (${traceInsert(trace, q`(select id from stored)`)}) ${settlement(trace)}`
+    : q.empty;
+  return q`with ${ctes} ${traceCte} select * from stored`;
 }
 
 async function store<Body extends AnyBody>(
@@ -57,7 +56,10 @@ async function store<Body extends AnyBody>(
 ): Promise<StoredRow> {
   const [row] = await withinDeadline(
     deps.sql,
-    () => storeStatement(deps.sql, kind, input, trace),
+    () =>
+      run<StoredRow[]>(deps.sql, storeStatement(kind, input, trace), {
+        prepare: deps.config.dbPrepare,
+      }),
     deps.config.dbTimeoutMs,
     'storing the reply',
   );
@@ -98,7 +100,7 @@ export async function storeReply<Body extends AnyBody>(
     sessionId: call.sessionId,
     traceId: null,
   };
-  const { fields } = kind.store(deps.sql, input);
+  const { fields } = kind.store(input);
   const storableTrace = deps.traces.storable(trace.record);
   try {
     const row = await store(deps, kind, input, storableTrace);
@@ -116,7 +118,7 @@ export async function storeReply<Body extends AnyBody>(
       deps.traces.persist({
         traceId: call.traceId,
         attemptedBefore: true,
-        attempt: () => storeStatement(deps.sql, kind, input, storableTrace),
+        statement: storeStatement(kind, input, storableTrace),
         record: { endpoint: kind.endpoint, store: input, trace: storableTrace },
       });
       return { reply, fields: fields(null), stored: false, usage: trace.usage };

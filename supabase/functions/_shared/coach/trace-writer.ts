@@ -16,6 +16,7 @@
  */
 import type { Sql } from 'postgres';
 import { withinDeadline } from '../db/deadline.ts';
+import { run, type Statement } from '../db/statement.ts';
 import { describeError, isUnavailable } from '../http/errors.ts';
 import { noRedaction, type Redactor } from '../pii.ts';
 import { insertTrace, type TraceLink, type TraceRecord, traceExists } from './trace.ts';
@@ -25,8 +26,8 @@ export interface BackgroundWrite {
   traceId: string;
   /** An attempt was already made (on the response path): check before the first try. */
   attemptedBefore?: boolean;
-  /** One attempt at the whole write; a lazy, cancellable query. */
-  attempt(): PromiseLike<unknown> & { cancel?: () => unknown };
+  /** The whole write, one statement (tried as many times as it takes). */
+  statement: Statement;
   /** What the log keeps when the write never succeeds: enough to insert it later. */
   record: Record<string, unknown>;
 }
@@ -45,6 +46,8 @@ export interface TraceWriterOptions {
   timeoutMs: number;
   /** STORE_RETRY_BUDGET_MS: how long to keep trying. */
   budgetMs: number;
+  /** DB_PREPARE (see db/statement.ts). */
+  prepare: boolean;
 }
 
 /** Waits between attempts: quick at first (a blip), then every few seconds (an outage). */
@@ -61,7 +64,7 @@ export function createTraceWriter(
   waitUntil: (work: Promise<unknown>) => void,
   log: (entry: Record<string, unknown>) => void,
   redactor: Redactor = noRedaction,
-  options: TraceWriterOptions = { timeoutMs: 3000, budgetMs: 60_000 },
+  options: TraceWriterOptions = { timeoutMs: 3000, budgetMs: 60_000, prepare: false },
 ): TraceWriter {
   const stored = async (traceId: string) => {
     const [row] = await withinDeadline(sql, () => traceExists(sql, traceId), options.timeoutMs);
@@ -77,7 +80,12 @@ export function createTraceWriter(
           if (await stored(job.traceId)) return;
         }
         try {
-          await withinDeadline(sql, job.attempt, options.timeoutMs, 'background write');
+          await withinDeadline(
+            sql,
+            () => run(sql, job.statement, options),
+            options.timeoutMs,
+            'background write',
+          );
         } catch (error) {
           if (!isUniqueViolation(error)) throw error;
           if (!(await stored(job.traceId))) throw error;
@@ -121,7 +129,7 @@ export function createTraceWriter(
         const row = storable(trace);
         return {
           traceId: trace.traceId,
-          attempt: () => insertTrace(sql, row, link),
+          statement: insertTrace(row, link),
           record: { trace: row, link },
         };
       });

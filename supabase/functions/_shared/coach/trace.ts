@@ -6,9 +6,10 @@
  * TraceWriter (trace-writer.ts), which writes it off the response path and
  * retries, so a slow or failing write never delays or fails the user's call.
  */
-import type { Fragment, Sql } from 'postgres';
+import type { Sql } from 'postgres';
 import { type BudgetReservation, settlementCte } from '../budget/reservation.ts';
 import type { LlmProviderName } from '../config.ts';
+import { q, type Statement } from '../db/statement.ts';
 import { costUsd, estimateTokens } from '../llm/prices.ts';
 import type { LlmFailureKind, LlmUsage } from '../llm/types.ts';
 import type { EntityType } from './entity-types.ts';
@@ -116,9 +117,9 @@ export function metricColumns(metadata: TraceMetadata) {
  * stored)` when the reply is stored by the same statement. The values are
  * cast because an INSERT ... SELECT does not type its parameters by column.
  */
-export function traceInsert(sql: Sql, trace: TraceRecord, entityId: Fragment): Fragment {
+export function traceInsert(trace: TraceRecord, entityId: Statement): Statement {
   const metrics = metricColumns(trace.metadata);
-  return sql`
+  return q`
     insert into public.langfuse_traces (
       trace_id, entity_type, entity_id, user_id, input, output, metadata, tags,
       provider, model, status, error, latency_ms, input_tokens, output_tokens, total_tokens,
@@ -126,7 +127,7 @@ export function traceInsert(sql: Sql, trace: TraceRecord, entityId: Fragment): F
     )
     select
       ${trace.traceId}::uuid, ${trace.entityType}::text, ${entityId}, ${trace.userId}::uuid,
-      ${trace.input}::text, ${trace.output}::text, ${sql.json(trace.metadata as never)}::jsonb,
+      ${trace.input}::text, ${trace.output}::text, ${q.json(trace.metadata)}::jsonb,
       ${trace.tags}::text[], ${metrics.provider}::text, ${metrics.model}::text,
       ${metrics.status}::text, ${metrics.error}::text, ${metrics.latency_ms}::integer,
       ${metrics.input_tokens}::integer, ${metrics.output_tokens}::integer,
@@ -136,26 +137,26 @@ export function traceInsert(sql: Sql, trace: TraceRecord, entityId: Fragment): F
 }
 
 /** The CTE that settles the trace's budget reservation, as `, settle as (...)`, or nothing. */
-export function settlement(sql: Sql, trace: TraceRecord): Fragment {
+export function settlement(trace: TraceRecord): Statement {
   return trace.settlement
-    ? sql`, ${settlementCte(sql, trace.settlement.reservation, trace.settlement.used)}`
-    : sql``;
+    ? q`, ${settlementCte(trace.settlement.reservation, trace.settlement.used)}`
+    : q.empty;
 }
 
 /**
  * The statement that inserts the trace, settles its budget and links the
- * produced row to it (lazy, cancellable): all or nothing.
+ * produced row to it: all or nothing.
  */
-export function insertTrace(sql: Sql, trace: TraceRecord, link: TraceLink | null) {
-  const insert = traceInsert(sql, trace, sql`${trace.entityId}::uuid`);
-  const settle = settlement(sql, trace);
+export function insertTrace(trace: TraceRecord, link: TraceLink | null): Statement {
+  const insert = traceInsert(trace, q`${trace.entityId}::uuid`);
+  const settle = settlement(trace);
   if (!link) {
-    return sql`with trace as (${insert} returning trace_id) ${settle} select 1 from trace`;
+    return q`with trace as (${insert} returning trace_id) ${settle} select 1 from trace`;
   }
-  return sql`
+  return q`
     with trace as (${insert} returning trace_id) ${settle}
-    update ${sql('public')}.${sql(link.table)} set langfuse_trace_id = (select trace_id from trace)
-    where id = ${trace.entityId}
+    update public.${q.id(link.table)} set langfuse_trace_id = (select trace_id from trace)
+    where id = ${trace.entityId}::uuid
   `;
 }
 

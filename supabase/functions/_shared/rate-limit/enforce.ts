@@ -5,9 +5,10 @@
  * refusal (400), and nothing is counted. The limiter unreachable or too
  * slow: 503 in fail mode `closed`; in `open`, the request goes on unlimited.
  */
-import type { Fragment, Sql } from 'postgres';
+import type { Sql } from 'postgres';
 import type { RateLimitPolicy } from '../config.ts';
 import { withinDeadline } from '../db/deadline.ts';
+import { q, run, type Statement } from '../db/statement.ts';
 import {
   describeError,
   HttpError,
@@ -30,6 +31,8 @@ export interface LimiterDeps {
   failMode: 'open' | 'closed';
   /** DB_TIMEOUT_MS */
   timeoutMs: number;
+  /** DB_PREPARE: prepared statements, or values inline (one round trip through a pooler). */
+  prepare: boolean;
 }
 
 export interface CountedRequest {
@@ -38,10 +41,10 @@ export interface CountedRequest {
   policy: RateLimitPolicy;
   now: Date;
   /** Read in the same statement when the request is within the limit. */
-  context?: Fragment | null;
-  precondition?: { check: Fragment; refusal: HttpError } | null;
+  context?: Statement | null;
+  precondition?: { check: Statement; refusal: HttpError } | null;
   /** The budget reservation to make within the limit, from the context's text (budget/reservation.ts). */
-  reservation?: ((contextText: Fragment) => Fragment) | null;
+  reservation?: ((contextText: Statement) => Statement) | null;
 }
 
 export async function countRequest(
@@ -54,7 +57,6 @@ export async function countRequest(
   let row: RateLimitRow | undefined;
   try {
     const statement = rateLimitStatement(
-      deps.sql,
       userId,
       endpoint,
       policy,
@@ -65,7 +67,7 @@ export async function countRequest(
     );
     [row] = await withinDeadline(
       deps.sql,
-      () => deps.sql<RateLimitRow[]>`${statement}`,
+      () => run<RateLimitRow[]>(deps.sql, statement, deps),
       deps.timeoutMs,
       'rate limit',
     );
@@ -89,7 +91,7 @@ export async function countRequest(
     if (!context) return { headers: {}, context: null, budget: null };
     const [alone] = await withinDeadline(
       deps.sql,
-      () => deps.sql<{ context: unknown }[]>`select ${context} as context`,
+      () => run<{ context: unknown }[]>(deps.sql, q`select ${context} as context`, deps),
       deps.timeoutMs,
       'prompt context',
     );

@@ -7,8 +7,8 @@
  * `X-RateLimit-Limit/Remaining/Reset` (Reset in epoch seconds, as GitHub and
  * others use it) and, on 429, `Retry-After` in seconds.
  */
-import type { Fragment, Sql } from 'postgres';
 import type { RateLimitPolicy } from '../config.ts';
+import { q, type Statement } from '../db/statement.ts';
 
 export interface RateLimitDecision {
   allowed: boolean;
@@ -37,7 +37,7 @@ export interface RateLimitRow {
 }
 
 /**
- * The statement that counts one request, as a fragment, so a caller can read
+ * The statement that counts one request, as a q`` statement, so a caller can read
  * what it needs next in the same round trip: `context`, an SQL expression,
  * comes back as the `context` column, evaluated only when the request is
  * within the limit (a CASE branch not taken runs nothing).
@@ -53,34 +53,33 @@ export interface RateLimitRow {
  * is false nothing is counted, and the row says `passed = false`.
  */
 export function rateLimitStatement(
-  sql: Sql,
   userId: string,
   endpoint: string,
   policy: RateLimitPolicy,
   now: Date,
-  context: Fragment | null = null,
-  precondition: Fragment | null = null,
-  reservation: ((contextText: Fragment) => Fragment) | null = null,
-): Fragment {
-  const within = (expression: Fragment) =>
-    sql`case when limits.request_count <= ${policy.limit} then ${expression} end`;
-  const columns = sql`
-    ${context ? sql`, ctx.context` : sql``}
-    ${reservation ? sql`, ${within(reservation(context ? sql`ctx.context::text` : sql`null::text`))} as budget` : sql``}
+  context: Statement | null = null,
+  precondition: Statement | null = null,
+  reservation: ((contextText: Statement) => Statement) | null = null,
+): Statement {
+  const within = (expression: Statement) =>
+    q`case when limits.request_count <= ${policy.limit} then ${expression} end`;
+  const columns = q`
+    ${context ? q`, ctx.context` : q.empty}
+    ${reservation ? q`, ${within(reservation(context ? q`ctx.context::text` : q`null::text`))} as budget` : q.empty}
   `;
-  const contextRead = context ? sql`, lateral (select ${within(context)} as context) ctx` : sql``;
+  const contextRead = context ? q`, lateral (select ${within(context)} as context) ctx` : q.empty;
   // A counter is not worth a WAL flush: with synchronous_commit off for this
   // one-statement transaction, a crash can forget the last few increments,
   // and the request does not wait for the disk.
-  const counting = sql`
+  const counting = q`
     from set_config('synchronous_commit', 'off', true),
-      public.check_rate_limit(${userId}, ${endpoint}, ${policy.windowSeconds}, ${now}) as limits
+      public.check_rate_limit(${userId}::uuid, ${endpoint}::text, ${policy.windowSeconds}::integer, ${now}::timestamptz) as limits
       ${contextRead}
   `;
   if (!precondition) {
-    return sql`select limits.request_count, limits.window_end ${columns} ${counting}`;
+    return q`select limits.request_count, limits.window_end ${columns} ${counting}`;
   }
-  return sql`
+  return q`
     with gate as materialized (select coalesce((${precondition}), false) as passed),
     counted as (
       select limits.request_count, limits.window_end ${columns} ${counting}

@@ -1,5 +1,6 @@
 /** ai-coach: a chat turn. Recent turns of the conversation go into the prompt, bounded in size. */
 import { z } from 'zod';
+import { q } from '../../db/statement.ts';
 import { storableText } from '../../http/validation.ts';
 import type { ChatMessage } from '../../llm/types.ts';
 import type { CoachKind } from '../kind.ts';
@@ -33,9 +34,9 @@ export const aiCoach: CoachKind<AiCoachBody> = {
   bodySchema: AiCoachBodySchema,
   link: { table: 'ai_coach_messages' },
 
-  context(sql, userId, body, config) {
+  context(userId, body, config) {
     if (!body.conversationId) return null;
-    return sql`(
+    return q`(
       select coalesce(json_agg(json_build_object('role', role, 'content', content) order by created_at desc), '[]'::json)
       from (
         select role, content, created_at from public.ai_coach_messages
@@ -58,10 +59,10 @@ export const aiCoach: CoachKind<AiCoachBody> = {
 
   sessionId: (body) => body.conversationId ?? crypto.randomUUID(),
 
-  store(sql, { entityId, userId, body, reply, receivedAt, now, traceId, sessionId }) {
+  store({ entityId, userId, body, reply, receivedAt, now, traceId, sessionId }) {
     const conversationId = sessionId ?? body.conversationId ?? crypto.randomUUID();
     return {
-      ctes: sql`
+      ctes: q`
         user_turn as (
           insert into public.ai_coach_messages (id, user_id, conversation_id, role, content, created_at)
           values (${crypto.randomUUID()}, ${userId}, ${conversationId}, 'user', ${body.message}, ${receivedAt})

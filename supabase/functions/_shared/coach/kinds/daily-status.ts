@@ -8,6 +8,7 @@
  * request counts or the LLM is called.
  */
 import { z } from 'zod';
+import { q } from '../../db/statement.ts';
 import { HttpError } from '../../http/errors.ts';
 import { calendarDate, storableText } from '../../http/validation.ts';
 import type { CoachKind } from '../kind.ts';
@@ -44,10 +45,10 @@ export const dailyStatus: CoachKind<DailyStatusBody> = {
 
   context: () => null,
 
-  precondition(sql, userId, body, now) {
+  precondition(userId, body, now) {
     if (!body.date) return null;
     return {
-      check: sql`public.daily_status_date_allowed(${userId}, ${body.date}::date, ${now}::timestamptz)`,
+      check: q`public.daily_status_date_allowed(${userId}, ${body.date}::date, ${now}::timestamptz)`,
       refusal: DATE_OUT_OF_WINDOW,
     };
   },
@@ -65,11 +66,11 @@ export const dailyStatus: CoachKind<DailyStatusBody> = {
     return [{ role: 'user', content: lines.filter(Boolean).join('\n') }];
   },
 
-  store(sql, { entityId, userId, body, reply, now }) {
-    const date = sql`coalesce(${body.date ?? null}::date, public.user_local_date(${userId}, ${now}::timestamptz))`;
+  store({ entityId, userId, body, reply, now }) {
+    const date = q`coalesce(${body.date ?? null}::date, public.user_local_date(${userId}, ${now}::timestamptz))`;
     const completed = body.missionCompleted ?? null;
     return {
-      ctes: sql`
+      ctes: q`
         stored as (
           insert into public.daily_statuses as d
             (id, user_id, status_date, mood, note, mission, mission_completed, mission_completed_at, coach_comment)

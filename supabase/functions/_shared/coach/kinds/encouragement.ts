@@ -1,5 +1,6 @@
 /** encouragement: the user asks for one; the coach writes it from their recent days. */
 import { z } from 'zod';
+import { q } from '../../db/statement.ts';
 import { storableText } from '../../http/validation.ts';
 import type { CoachKind } from '../kind.ts';
 
@@ -22,8 +23,8 @@ export const encouragement: CoachKind<EncouragementBody> = {
   bodySchema: EncouragementBodySchema,
   link: { table: 'encouragement_messages' },
 
-  context(sql, userId) {
-    return sql`(
+  context(userId) {
+    return q`(
       select coalesce(json_agg(day order by day.status_date desc), '[]'::json)
       from (
         select status_date::text, mood, mission, mission_completed
@@ -53,9 +54,9 @@ export const encouragement: CoachKind<EncouragementBody> = {
     return [{ role: 'user', content }];
   },
 
-  store(sql, { entityId, userId, reply, traceId }) {
+  store({ entityId, userId, reply, traceId }) {
     return {
-      ctes: sql`
+      ctes: q`
         stored as (
           insert into public.encouragement_messages (id, user_id, body, langfuse_trace_id)
           values (${entityId}, ${userId}, ${reply}, ${traceId})

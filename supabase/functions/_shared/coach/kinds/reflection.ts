@@ -1,5 +1,6 @@
 /** reflection: the user submits a reflection; the coach answers it. Both go in one row. */
 import { z } from 'zod';
+import { q } from '../../db/statement.ts';
 import { storableText } from '../../http/validation.ts';
 import type { CoachKind } from '../kind.ts';
 
@@ -21,9 +22,9 @@ export const reflection: CoachKind<ReflectionBody> = {
     return [{ role: 'user', content: body.body }];
   },
 
-  store(sql, { entityId, userId, body, reply, receivedAt, traceId }) {
+  store({ entityId, userId, body, reply, receivedAt, traceId }) {
     return {
-      ctes: sql`
+      ctes: q`
         stored as (
           insert into public.reflections
             (id, user_id, body, coach_reply, created_at, updated_at, langfuse_trace_id)
