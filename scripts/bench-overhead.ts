@@ -7,9 +7,9 @@
  *
  * Besides latency it reports the median of each Server-Timing phase and the
  * CPU each process spent per function request, which is what decides the
- * tail once the 2 cores are shared by everything.
+ * tail once the 2 cores are shared by everything. Each client is its own user.
  */
-import { freePort } from '../local/free-port.ts';
+import { startAiCoachBenchServer } from './lib/ai-coach-bench-server.ts';
 import {
   type Distribution,
   distribution,
@@ -17,12 +17,9 @@ import {
   load,
   overheadOf,
 } from './lib/bench-stats.ts';
-import { connect } from './lib/connect.ts';
 import { cpuMs } from './lib/cpu.ts';
-import { startFunctionsServer } from './lib/functions-server.ts';
-import { createKeys, platformEnv, signUserToken } from './lib/keys.ts';
 import { startMockLlmProcess } from './lib/mock-llm-process.ts';
-import { ensureUser } from './lib/users.ts';
+import { postgresCpuReader } from './lib/postmaster.ts';
 
 export interface OverheadRow {
   clients: number;
@@ -52,11 +49,13 @@ export interface OverheadBench {
 const MESSAGE = 'I keep skipping my morning run. Any advice?';
 const ROUNDS = 4;
 
-async function cpuSnapshot(pids: { functions: number; mockLlm: number }) {
+async function cpuSnapshot(
+  pids: { functions: number; mockLlm: number },
+  postgresCpu: () => Promise<number | null>,
+) {
   const [functions, postgres, mockLlm] = await Promise.all([
     cpuMs({ pid: pids.functions }),
-    // Every postgres process of the machine: run the benchmark with no other cluster busy.
-    cpuMs({ command: 'postgres' }),
+    postgresCpu(),
     cpuMs({ pid: pids.mockLlm }),
   ]);
   const self = process.cpuUsage();
@@ -77,28 +76,15 @@ export async function benchOverhead(
   },
 ): Promise<OverheadBench> {
   const mock = await startMockLlmProcess({ latencyMs: options.mockLatencyMs });
-  const keys = await createKeys();
-  const port = await freePort();
-  const server = await startFunctionsServer({
-    port,
-    env: {
-      ...platformEnv(keys, `http://127.0.0.1:${port}`, databaseUrl),
-      LLM_PROVIDER: 'openai',
-      OPENAI_API_KEY: 'bench',
-      OPENAI_BASE_URL: mock.openaiBaseUrl,
-      LLM_MAX_RETRIES: '0',
-      RATE_LIMIT_AI_COACH: '100000000/60s',
-      ...options.env,
-    },
-    onLog: () => {},
+  const aiCoach = await startAiCoachBenchServer(databaseUrl, {
+    llmBaseUrl: mock.openaiBaseUrl,
+    env: options.env,
+    // A user per client, as concurrent callers are: with one user every call would queue on
+    // that user's rate-limit and budget rows (locked by design), which is not the overhead.
+    users: Math.max(...options.concurrency),
   });
-  const db = connect(databaseUrl);
-  const user = await ensureUser(db, 'bench@example.com');
-  await db.end();
-  const token = await signUserToken(keys, {
-    sub: user.id,
-    issuer: `http://127.0.0.1:${port}/auth/v1`,
-  });
+  const { server } = aiCoach;
+  const postgresCpu = await postgresCpuReader(databaseUrl);
 
   const phases = new Map<string, number[]>();
   // In a conversation, each client goes on with its own: the history is read
@@ -108,7 +94,10 @@ export async function benchOverhead(
     const conversationId = options.conversation ? conversations.get(client) : undefined;
     const res = await fetch(`${server.url}/functions/v1/ai-coach`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${aiCoach.tokens[client]}`,
+        'content-type': 'application/json',
+      },
       body: JSON.stringify({ message: MESSAGE, conversationId }),
     });
     if (res.status !== 200) throw new Error(`ai-coach answered ${res.status}: ${await res.text()}`);
@@ -149,7 +138,7 @@ export async function benchOverhead(
         Math.round((options.requestsPerClient * 16) / Math.max(clients, 4) / ROUNDS),
       );
       const measured = await interleavedRounds({ rounds: ROUNDS, clients, perClient }, [
-        { name: 'function', request: viaFunction, cpu: () => cpuSnapshot(pids) },
+        { name: 'function', request: viaFunction, cpu: () => cpuSnapshot(pids, postgresCpu) },
         { name: 'direct', request: direct },
       ]);
       const fnResult = measured.get('function');
@@ -179,7 +168,7 @@ export async function benchOverhead(
       rows,
     };
   } finally {
-    await server.stop();
+    await aiCoach.stop();
     await mock.stop();
   }
 }

@@ -15,12 +15,11 @@ import {
   interleavedRounds,
   overheadOf,
 } from './lib/bench-stats.ts';
-import { connect } from './lib/connect.ts';
+import { benchUsers } from './lib/bench-users.ts';
 import { cpuMs } from './lib/cpu.ts';
 import { startFunctionsServer } from './lib/functions-server.ts';
 import { startMockLlmProcess } from './lib/mock-llm-process.ts';
 import { projectRoot } from './lib/project.ts';
-import { ensureUser } from './lib/users.ts';
 
 export interface ReferenceRow {
   name: string;
@@ -42,16 +41,14 @@ export async function benchReference(
   options: { mockLatencyMs: number; clients: number; requestsPerClient: number },
 ): Promise<ReferenceBench> {
   const mock = await startMockLlmProcess({ latencyMs: options.mockLatencyMs });
-  const db = connect(databaseUrl);
-  const user = await ensureUser(db, 'bench@example.com');
-  await db.end();
+  const [userId] = await benchUsers(databaseUrl, 1);
   const server = await startFunctionsServer({
     port: await freePort(),
     script: join(projectRoot, 'scripts', 'deno', 'bench-floor.ts'),
     env: {
       SUPABASE_DB_URL: databaseUrl,
       OPENAI_BASE_URL: mock.openaiBaseUrl,
-      BENCH_USER_ID: user.id,
+      BENCH_USER_IDS: userId as string,
     },
     onLog: () => {},
   });

@@ -5,6 +5,9 @@
  *
  *  - overhead:  ai-coach over a direct call to the mock LLM (scripts/bench-overhead.ts);
  *               target on 2 cores: p50 <= 2 ms, p99 <= 10 ms at 16 clients.
+ *  - peer:      ai-coach's overhead against Portkey's AI gateway's, same rounds
+ *               (scripts/bench-peer.ts); target <= 1.5x at p50 and p99, 16 and 64 clients.
+ *               BENCH_PEER_CLIENTS (1,16,64), BENCH_PEER_REQUESTS_PER_CLIENT, BENCH_PEER_ROUNDS.
  *  - limiter:   rate-limiter checks per second (scripts/bench-limiter.ts).
  *  - sync:      one Langfuse sync pass over 10,000 scores (scripts/bench-sync.ts);
  *               target >= 20,000 scores a minute.
@@ -18,15 +21,19 @@ import { startTestCluster } from '../local/postgres/throwaway-cluster.ts';
 import { type AnalyticsBench, benchAnalytics } from './bench-analytics.ts';
 import { benchLimiter, type LimiterBench } from './bench-limiter.ts';
 import { benchOverhead, type OverheadBench } from './bench-overhead.ts';
+import { benchPeer, type PeerBench, peerSettings } from './bench-peer.ts';
 import { benchReference, type ReferenceBench } from './bench-reference.ts';
 import { benchSync, type SyncBench } from './bench-sync.ts';
 import { markdownTable } from './lib/bench-stats.ts';
 import { connect } from './lib/connect.ts';
+import { printPeer } from './lib/peer-report.ts';
 import { projectRoot } from './lib/project.ts';
 import { runMain } from './lib/step.ts';
 
 const PARTS = new Set(
-  (process.env.BENCH_PARTS ?? 'overhead,limiter,sync,analytics').split(',').map((p) => p.trim()),
+  (process.env.BENCH_PARTS ?? 'overhead,peer,limiter,sync,analytics')
+    .split(',')
+    .map((p) => p.trim()),
 );
 
 /**
@@ -186,12 +193,16 @@ runMain(async () => {
     date: string;
     overhead?: OverheadBench[];
     reference?: ReferenceBench;
+    peer?: PeerBench;
     rateLimiter?: LimiterBench;
     langfuseSync?: SyncBench;
     analytics?: AnalyticsBench;
   } = { date: new Date().toISOString() };
   try {
-    if (PARTS.has('overhead') || PARTS.has('limiter') || PARTS.has('sync')) {
+    const usesBenchDatabase = ['overhead', 'peer', 'limiter', 'sync'].some((part) =>
+      PARTS.has(part),
+    );
+    if (usesBenchDatabase) {
       const url = await createMigratedDatabase(cluster, 'bench');
       if (PARTS.has('overhead')) {
         results.overhead = [];
@@ -210,6 +221,10 @@ runMain(async () => {
           requestsPerClient: Number(process.env.BENCH_REQUESTS_PER_CLIENT ?? 80),
         });
         printReference(results.reference);
+      }
+      if (PARTS.has('peer')) {
+        results.peer = await benchPeer(url, { env: poolerSafeEnv, ...peerSettings() });
+        printPeer(results.peer);
       }
       if (PARTS.has('limiter')) {
         results.rateLimiter = await benchLimiter(url);

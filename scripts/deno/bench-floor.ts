@@ -4,16 +4,23 @@
  *
  *   POST /proxy: forwards the body to the LLM with a plain fetch: the cost of
  *                one more HTTP hop through Deno.
- *   POST /floor: the proxy plus the two statements every coach call needs,
- *                the functions' own SQL (rate-limit count; reply and trace
- *                stored together), pooler-safe like the functions. No auth,
- *                no validation, no SDK, no headers.
+ *   POST /floor: the proxy plus the two statements every coach call sends,
+ *                the functions' own SQL as deployed (the rate-limit count with
+ *                the budget reservation; reply, trace and settlement stored
+ *                together), pooler-safe like the functions. No auth, no
+ *                validation, no SDK, no headers.
  *
+ * The user of a request is BENCH_USER_IDS[x-bench-client] (comma-separated
+ * ids), so concurrent clients do not queue on one user's rows.
  * Prints {"ready":true,"port":...} once listening.
  */
 import postgres from 'postgres';
+import {
+  budgetDecision,
+  reservationExpression,
+} from '../../supabase/functions/_shared/budget/reservation.ts';
 import { aiCoach } from '../../supabase/functions/_shared/coach/kinds/ai-coach.ts';
-import { traceInsert } from '../../supabase/functions/_shared/coach/trace.ts';
+import { settlement, traceInsert } from '../../supabase/functions/_shared/coach/trace.ts';
 import { q, run } from '../../supabase/functions/_shared/db/statement.ts';
 import { rateLimitStatement } from '../../supabase/functions/_shared/rate-limit/limiter.ts';
 
@@ -24,8 +31,9 @@ const env = (name: string) => {
 };
 const sql = postgres(env('SUPABASE_DB_URL'), { max: 10, prepare: false, onnotice: () => {} });
 const llmUrl = `${env('OPENAI_BASE_URL')}/chat/completions`;
-const userId = env('BENCH_USER_ID');
+const userIds = env('BENCH_USER_IDS').split(',');
 const policy = { limit: 100_000_000, windowSeconds: 60 };
+const inline = { prepare: false };
 
 async function callLlm(body: string): Promise<{ text: string; usage: unknown }> {
   const res = await fetch(llmUrl, {
@@ -37,21 +45,27 @@ async function callLlm(body: string): Promise<{ text: string; usage: unknown }> 
   return { text: answer.choices[0].message.content, usage: answer.usage };
 }
 
-async function floor(body: string): Promise<Response> {
+async function floor(body: string, userId: string): Promise<Response> {
   const message = JSON.parse(body).messages.at(-1).content as string;
-  await run(sql, rateLimitStatement(userId, 'ai-coach', policy, new Date()), { prepare: false });
+  const now = new Date();
+  const ask = { userId, tokens: 800, cost: 0.0004, costPerInputToken: 1.5e-7, now };
+  const [limits] = await run<{ budget: unknown }[]>(
+    sql,
+    rateLimitStatement(userId, 'ai-coach', policy, now, null, null, reservationExpression(ask)),
+    inline,
+  );
+  const reservation = budgetDecision(limits?.budget as never, userId, now);
   const started = performance.now();
   const { text } = await callLlm(body);
   const entityId = crypto.randomUUID();
   const traceId = crypto.randomUUID();
-  const now = new Date();
   const { ctes } = aiCoach.store({
     entityId,
     userId,
     body: { message },
     reply: text,
     receivedAt: now,
-    now,
+    now: new Date(),
     traceId,
     sessionId: null,
   });
@@ -83,11 +97,14 @@ async function floor(body: string): Promise<Response> {
       prompt_version: 'bench',
       model_parameters: { max_tokens: 600 },
     },
+    settlement: reservation && { reservation, used: { tokens: 60, cost: 0.0000225 } },
   };
+  const settle = settlement(trace);
   await run(
     sql,
-    q`with ${ctes}, trace as (${traceInsert(trace, q`(select id from stored)`)}) select id from stored`,
-    { prepare: false },
+    q`with ${ctes}, trace as (${traceInsert(trace, q`(select id from stored)`)}) ${settle.cte}
+      select stored.id from stored ${settle.join}`,
+    inline,
   );
   return Response.json({ reply: text, messageId: entityId, traceId });
 }
@@ -102,7 +119,10 @@ Deno.serve(
     const { pathname } = new URL(req.url);
     const body = await req.text();
     if (pathname === '/proxy') return Response.json(await callLlm(body));
-    if (pathname === '/floor') return floor(body);
+    if (pathname === '/floor') {
+      const client = Number(req.headers.get('x-bench-client') ?? 0);
+      return floor(body, userIds[client % userIds.length] as string);
+    }
     return new Response('not found', { status: 404 });
   },
 );

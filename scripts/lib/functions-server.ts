@@ -39,6 +39,10 @@ export async function startFunctionsServer(options: {
       '--allow-sys',
       // request.signal aborts only when the client goes away, as a stream needs.
       '--unstable-no-legacy-abort',
+      // Opt-in V8 CPU profile of the server, written to that directory when it exits.
+      ...(process.env.BENCH_DENO_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_DENO_CPU_PROF}`]
+        : []),
       options.script ?? join(projectRoot, 'scripts', 'deno', 'serve-functions.ts'),
     ],
     {

@@ -158,95 +158,159 @@ security invoker
 set search_path = ''
 as $$
 declare
-  v_plan public.plans := public.user_plan(p_user_id);
-  v_tz text := public.user_time_zone(p_user_id);
-  v_local timestamp := p_now at time zone v_tz;
-  v_day date := v_local::date;
-  v_month date := date_trunc('month', v_local)::date;
-  v_day_reset timestamptz := (v_day + 1)::timestamp at time zone v_tz;
-  v_month_reset timestamptz := (v_month + interval '1 month') at time zone v_tz;
-  v_cost numeric := p_cost;
-  v_unpriced boolean := p_cost is null;
-  d public.budget_usage;
-  m public.budget_usage;
+  v_plan record;
+  v_day date;
+  v_month date;
+  v_day_reset timestamptz;
+  v_month_reset timestamptz;
+  v_cost numeric := coalesce(p_cost, 0);
+  v_refused text;
+  v_month_reserved boolean := false;
+  d record;
+  m record;
 begin
-  if v_plan.name is null then
+  -- The plan and the time zone, in one read.
+  select p.name, p.tokens_per_day as tpd, p.cost_usd_per_day as cpd, p.cost_usd_per_month as cpm,
+    p.unpriced_models, coalesce(s.time_zone, 'UTC') as tz
+  into v_plan
+  from public.plans p
+  left join public.user_settings s on s.user_id = p_user_id
+  where p.name = coalesce(s.plan, (select dp.name from public.plans dp where dp.is_default));
+  if not found then
     return jsonb_build_object('ok', true, 'plan', null);
   end if;
-  if v_unpriced then
-    if (v_plan.cost_usd_per_day is not null or v_plan.cost_usd_per_month is not null)
-       and v_plan.unpriced_models = 'refuse' then
-      return jsonb_build_object('ok', false, 'plan', v_plan.name, 'limit', 'unpriced_model');
+  if p_cost is null and (v_plan.cpd is not null or v_plan.cpm is not null)
+     and v_plan.unpriced_models = 'refuse' then
+    return jsonb_build_object('ok', false, 'plan', v_plan.name, 'limit', 'unpriced_model');
+  end if;
+  v_day := (p_now at time zone v_plan.tz)::date;
+  v_month := date_trunc('month', v_day)::date;
+  v_day_reset := (v_day + 1)::timestamp at time zone v_plan.tz;
+  v_month_reset := (v_month + interval '1 month')::timestamp at time zone v_plan.tz;
+
+  -- One upsert a window, day first, then month (the lock order everywhere):
+  -- it reserves only if the window stays within its limits, and locks the row
+  -- either way, so concurrent reservations of one user queue here.
+  if (v_plan.tpd is null or p_tokens <= v_plan.tpd) and (v_plan.cpd is null or v_cost <= v_plan.cpd) then
+    insert into public.budget_usage as u
+      (user_id, window_kind, window_start, tokens_reserved, cost_reserved, updated_at)
+    values (p_user_id, 'day', v_day, p_tokens, v_cost, p_now)
+    on conflict (user_id, window_kind, window_start) do update set
+      tokens_reserved = u.tokens_reserved + excluded.tokens_reserved,
+      cost_reserved = u.cost_reserved + excluded.cost_reserved,
+      updated_at = excluded.updated_at
+    where (v_plan.tpd is null or u.tokens_used + u.tokens_reserved + excluded.tokens_reserved <= v_plan.tpd)
+      and (v_plan.cpd is null or u.cost_used + u.cost_reserved + excluded.cost_reserved <= v_plan.cpd)
+    returning u.tokens_used, u.tokens_reserved, u.cost_used, u.cost_reserved into d;
+    if not found then
+      select case
+          when v_plan.tpd is not null and u.tokens_used + u.tokens_reserved + p_tokens > v_plan.tpd
+          then 'tokens_per_day' else 'cost_usd_per_day' end
+      into v_refused
+      from public.budget_usage u
+      where u.user_id = p_user_id and u.window_kind = 'day' and u.window_start = v_day;
     end if;
-    v_cost := 0;
+  else
+    v_refused := case when v_plan.tpd is not null and p_tokens > v_plan.tpd
+      then 'tokens_per_day' else 'cost_usd_per_day' end;
   end if;
 
-  -- Lock both windows, day first, then month: concurrent reservations queue here.
-  insert into public.budget_usage as u (user_id, window_kind, window_start)
-  values (p_user_id, 'day', v_day)
-  on conflict (user_id, window_kind, window_start) do update set updated_at = p_now
-  returning u.* into d;
-  insert into public.budget_usage as u (user_id, window_kind, window_start)
-  values (p_user_id, 'month', v_month)
-  on conflict (user_id, window_kind, window_start) do update set updated_at = p_now
-  returning u.* into m;
-
-  if v_plan.tokens_per_day is not null
-     and d.tokens_used + d.tokens_reserved + p_tokens > v_plan.tokens_per_day then
-    return jsonb_build_object('ok', false, 'plan', v_plan.name, 'limit', 'tokens_per_day',
-      'limit_value', v_plan.tokens_per_day, 'used', d.tokens_used, 'reserved', d.tokens_reserved,
-      'asked', p_tokens, 'resets_at', v_day_reset);
-  end if;
-  if v_plan.cost_usd_per_day is not null
-     and d.cost_used + d.cost_reserved + v_cost > v_plan.cost_usd_per_day then
-    return jsonb_build_object('ok', false, 'plan', v_plan.name, 'limit', 'cost_usd_per_day',
-      'limit_value', v_plan.cost_usd_per_day, 'used', d.cost_used, 'reserved', d.cost_reserved,
-      'asked', v_cost, 'resets_at', v_day_reset);
-  end if;
-  if v_plan.cost_usd_per_month is not null
-     and m.cost_used + m.cost_reserved + v_cost > v_plan.cost_usd_per_month then
-    return jsonb_build_object('ok', false, 'plan', v_plan.name, 'limit', 'cost_usd_per_month',
-      'limit_value', v_plan.cost_usd_per_month, 'used', m.cost_used, 'reserved', m.cost_reserved,
-      'asked', v_cost, 'resets_at', v_month_reset);
+  if v_refused is null then
+    if v_plan.cpm is null or v_cost <= v_plan.cpm then
+      insert into public.budget_usage as u
+        (user_id, window_kind, window_start, tokens_reserved, cost_reserved, updated_at)
+      values (p_user_id, 'month', v_month, p_tokens, v_cost, p_now)
+      on conflict (user_id, window_kind, window_start) do update set
+        tokens_reserved = u.tokens_reserved + excluded.tokens_reserved,
+        cost_reserved = u.cost_reserved + excluded.cost_reserved,
+        updated_at = excluded.updated_at
+      where v_plan.cpm is null or u.cost_used + u.cost_reserved + excluded.cost_reserved <= v_plan.cpm
+      returning u.cost_used, u.cost_reserved into m;
+      v_month_reserved := found;
+    end if;
+    if not v_month_reserved then
+      v_refused := 'cost_usd_per_month';
+      -- The day's reservation goes back.
+      update public.budget_usage u set
+        tokens_reserved = u.tokens_reserved - p_tokens, cost_reserved = u.cost_reserved - v_cost
+      where u.user_id = p_user_id and u.window_kind = 'day' and u.window_start = v_day;
+    end if;
   end if;
 
-  update public.budget_usage u set
-    tokens_reserved = u.tokens_reserved + p_tokens,
-    cost_reserved = u.cost_reserved + v_cost,
-    updated_at = p_now
-  where u.user_id = p_user_id
-    and (u.window_kind, u.window_start) in (('day', v_day), ('month', v_month));
+  if v_refused is not null then
+    return (
+      select jsonb_build_object('ok', false, 'plan', v_plan.name, 'limit', v_refused,
+        'limit_value', case v_refused when 'tokens_per_day' then v_plan.tpd
+          when 'cost_usd_per_day' then v_plan.cpd else v_plan.cpm end,
+        'used', coalesce(case v_refused when 'tokens_per_day' then u.tokens_used else u.cost_used end, 0),
+        'reserved', coalesce(case v_refused when 'tokens_per_day' then u.tokens_reserved else u.cost_reserved end, 0),
+        'asked', case v_refused when 'tokens_per_day' then p_tokens else v_cost end,
+        'resets_at', case v_refused when 'cost_usd_per_month' then v_month_reset else v_day_reset end)
+      from (select 1) one
+      left join public.budget_usage u
+        on u.user_id = p_user_id
+        and u.window_kind = case v_refused when 'cost_usd_per_month' then 'month' else 'day' end
+        and u.window_start = case v_refused when 'cost_usd_per_month' then v_month else v_day end
+    );
+  end if;
 
   return jsonb_build_object(
-    'ok', true,
-    'plan', v_plan.name,
-    'day', v_day,
-    'month', v_month,
-    'tokens', p_tokens,
-    'cost', v_cost,
-    'unpriced', v_unpriced,
-    'tokens_remaining', case when v_plan.tokens_per_day is not null
-      then v_plan.tokens_per_day - d.tokens_used - d.tokens_reserved - p_tokens end,
+    'ok', true, 'plan', v_plan.name, 'day', v_day, 'month', v_month,
+    'tokens', p_tokens, 'cost', v_cost, 'unpriced', p_cost is null,
+    'policy', jsonb_build_object('tokens_per_day', v_plan.tpd, 'cost_usd_per_day', v_plan.cpd,
+      'cost_usd_per_month', v_plan.cpm),
+    'tokens_remaining', v_plan.tpd - d.tokens_used - d.tokens_reserved,
     'tokens_resets_at', v_day_reset,
-    'cost_remaining', least(
-      v_plan.cost_usd_per_day - d.cost_used - d.cost_reserved - v_cost,
-      v_plan.cost_usd_per_month - m.cost_used - m.cost_reserved - v_cost),
-    'cost_resets_at', case
-      when v_plan.cost_usd_per_day is null then v_month_reset
-      when v_plan.cost_usd_per_month is null then v_day_reset
-      when v_plan.cost_usd_per_day - d.cost_used - d.cost_reserved
-        <= v_plan.cost_usd_per_month - m.cost_used - m.cost_reserved then v_day_reset
-      else v_month_reset end,
-    'policy', jsonb_build_object(
-      'tokens_per_day', v_plan.tokens_per_day,
-      'cost_usd_per_day', v_plan.cost_usd_per_day,
-      'cost_usd_per_month', v_plan.cost_usd_per_month)
+    'cost_remaining', least(v_plan.cpd - d.cost_used - d.cost_reserved,
+      v_plan.cpm - m.cost_used - m.cost_reserved),
+    'cost_resets_at', case when v_plan.cpd is null then v_month_reset else v_day_reset end
   );
 end
 $$;
 
 comment on function public.reserve_budget(uuid, bigint, numeric, timestamptz) is
   'Reserves p_tokens and p_cost (null: an unpriced model) in the user''s local day and month, or refuses with the limit that would pass and when its window resets.';
+
+-- -----------------------------------------------------------------------------
+-- settle_budget: a reservation replaced by what the call used
+-- -----------------------------------------------------------------------------
+create function public.settle_budget(
+  p_user_id uuid,
+  p_day date,
+  p_month date,
+  p_reserved_tokens bigint,
+  p_reserved_cost numeric,
+  p_used_tokens bigint,
+  p_used_cost numeric
+)
+returns boolean
+language plpgsql
+volatile
+security invoker
+set search_path = ''
+as $$
+begin
+  -- Day first, then month: the order reserve_budget locks them in.
+  update public.budget_usage u set
+    tokens_reserved = u.tokens_reserved - p_reserved_tokens,
+    cost_reserved = u.cost_reserved - p_reserved_cost,
+    tokens_used = u.tokens_used + p_used_tokens,
+    cost_used = u.cost_used + p_used_cost,
+    updated_at = now()
+  where u.user_id = p_user_id and u.window_kind = 'day' and u.window_start = p_day;
+  update public.budget_usage u set
+    tokens_reserved = u.tokens_reserved - p_reserved_tokens,
+    cost_reserved = u.cost_reserved - p_reserved_cost,
+    tokens_used = u.tokens_used + p_used_tokens,
+    cost_used = u.cost_used + p_used_cost,
+    updated_at = now()
+  where u.user_id = p_user_id and u.window_kind = 'month' and u.window_start = p_month;
+  return true;
+end
+$$;
+
+comment on function public.settle_budget(uuid, date, date, bigint, numeric, bigint, numeric) is
+  'Replaces a reservation by what the call used, in its day and month windows (locked day first, as reserve_budget does).';
 
 -- -----------------------------------------------------------------------------
 -- What users see: their budget
@@ -353,8 +417,10 @@ grant select on table public.budget_overview to service_role;
 revoke execute on function
   public.user_plan(uuid),
   public.tokens_upper_estimate(text),
-  public.reserve_budget(uuid, bigint, numeric, timestamptz)
+  public.reserve_budget(uuid, bigint, numeric, timestamptz),
+  public.settle_budget(uuid, date, date, bigint, numeric, bigint, numeric)
 from public, anon, authenticated;
 grant execute on function public.user_plan(uuid) to authenticated, service_role;
 grant execute on function public.tokens_upper_estimate(text) to service_role;
 grant execute on function public.reserve_budget(uuid, bigint, numeric, timestamptz) to service_role;
+grant execute on function public.settle_budget(uuid, date, date, bigint, numeric, bigint, numeric) to service_role;

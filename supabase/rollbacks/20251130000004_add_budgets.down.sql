@@ -4,6 +4,7 @@
 
 drop view public.budget_overview;
 drop view public.my_budget;
+drop function public.settle_budget(uuid, date, date, bigint, numeric, bigint, numeric);
 drop function public.reserve_budget(uuid, bigint, numeric, timestamptz);
 drop function public.user_plan(uuid);
 drop function public.tokens_upper_estimate(text);

@@ -128,6 +128,46 @@ describe('the reservation', () => {
     expect(after?.tokensUsed).toBeLessThanOrEqual(limit);
   });
 
+  it('keeps reservations and settlements of one user in one lock order: no deadlock', async () => {
+    const { user, token } = await userOn('test-cost');
+    mock.behavior.latencyMs = 15; // answers settle while other calls of the user still reserve
+    const before = fx.logs.length;
+    const answers = await Promise.all(Array.from({ length: 40 }, () => ask(token)));
+    expect(answers.map((res) => res.status).filter((s) => s !== 200)).toEqual([]);
+    await fx.settle();
+    const problems = fx.logs.slice(before).filter((entry) => entry.level !== 'info');
+    expect(problems).toEqual([]);
+    const after = await usage(user.id);
+    expect(after).toMatchObject({ tokensReserved: 0, costReserved: 0 });
+    const [sum] =
+      await db.sql`select sum(total_tokens)::int as tokens from public.langfuse_traces where user_id = ${user.id}`;
+    expect(after?.tokensUsed).toBe(sum?.tokens);
+  });
+
+  it('refuses on the month limit and gives the day its reservation back', async () => {
+    const user = await insertUser(db.sql);
+    await db.sql`insert into public.plans (name, cost_usd_per_day, cost_usd_per_month) values ('month-tight', 1, 0.001)`;
+    await db.sql`insert into public.user_settings (user_id, plan) values (${user.id}, 'month-tight')`;
+    const [first] = await db.sql`select public.reserve_budget(${user.id}, 100, 0.0008) as a`;
+    const [second] = await db.sql`select public.reserve_budget(${user.id}, 100, 0.0008) as a`;
+    expect(first?.a).toMatchObject({ ok: true });
+    expect(second?.a).toMatchObject({
+      ok: false,
+      limit: 'cost_usd_per_month',
+      limit_value: 0.001,
+      reserved: 0.0008,
+      asked: 0.0008,
+    });
+    expect(await usage(user.id, 'day')).toMatchObject({
+      tokensReserved: 100,
+      costReserved: 0.0008,
+    });
+    expect(await usage(user.id, 'month')).toMatchObject({
+      tokensReserved: 100,
+      costReserved: 0.0008,
+    });
+  });
+
   it('answers 429 budget_exceeded with Retry-After until the user local day ends', async () => {
     const { user, token } = await userOn('test-tokens', 'Asia/Tokyo');
     await db.sql`insert into public.plans (name, tokens_per_day) values ('tiny-tokyo', 10)`;

@@ -1,11 +1,29 @@
 /**
  * The pieces the benchmark measures with: the mock LLM in a process of its
- * own (npm run mock-llm), and per-process CPU accounting from /proc.
+ * own (npm run mock-llm), Portkey's gateway as the peer, per-process CPU
+ * accounting from /proc, and the peer table's ratios and verdicts.
  */
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../../local/free-port.ts';
 import { distribution, markdownTable } from '../../scripts/lib/bench-stats.ts';
-import { cpuMs } from '../../scripts/lib/cpu.ts';
+import { cpuMs, treeCpuMs } from '../../scripts/lib/cpu.ts';
 import { startMockLlmProcess } from '../../scripts/lib/mock-llm-process.ts';
+import { peerRow } from '../../scripts/lib/peer-report.ts';
+import { portkeyHeaders, startPortkeyGateway } from '../../scripts/lib/portkey-gateway.ts';
+
+/** Local addresses (hex, as /proc/net/tcp has them) listening on a TCP port. */
+async function listeningAddresses(port: number): Promise<string[]> {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const tables = await Promise.all(
+    ['/proc/net/tcp', '/proc/net/tcp6'].map((file) => readFile(file, 'utf8').catch(() => '')),
+  );
+  return tables
+    .flatMap((table) => table.split('\n').slice(1))
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => fields[1]?.endsWith(`:${hexPort}`) && fields[3] === '0A')
+    .map((fields) => (fields[1] as string).split(':')[0] as string);
+}
 
 describe('the mock LLM in its own process', () => {
   it('answers the OpenAI protocol after its latency, with usage, then stops', async () => {
@@ -35,10 +53,62 @@ describe('the mock LLM in its own process', () => {
   });
 });
 
+describe("Portkey's gateway as the peer", () => {
+  it('listens on loopback only, routes to the mock by its headers, then stops', async () => {
+    const mock = await startMockLlmProcess({ latencyMs: 0 });
+    const port = await freePort();
+    const gateway = await startPortkeyGateway({ port });
+    try {
+      // 127.0.0.1 only: 0100007F in /proc/net/tcp, no 00000000 (every interface) nor tcp6.
+      expect(await listeningAddresses(port)).toEqual(['0100007F']);
+      const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: portkeyHeaders(mock.openaiBaseUrl, 'bench'),
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-portkey-provider')).toBe('openai');
+      const body = (await res.json()) as { choices: { message: { content: string } }[] };
+      expect(body.choices[0]?.message.content).toContain('hi');
+      expect(await cpuMs({ pid: gateway.pid })).toBeGreaterThan(0);
+    } finally {
+      await gateway.stop();
+      await mock.stop();
+    }
+    expect(await listeningAddresses(port)).toEqual([]);
+  }, 30_000);
+});
+
 describe('benchmark statistics', () => {
   it('takes nearest-rank percentiles', () => {
     const samples = Array.from({ length: 100 }, (_, i) => 100 - i);
     expect(distribution(samples)).toEqual({ p50: 50, p95: 95, p99: 99, count: 100 });
+  });
+
+  it('charges a process tree with its exited children too', async () => {
+    const before = await treeCpuMs(process.pid);
+    expect(before).not.toBeNull();
+    const { spawnSync } = await import('node:child_process');
+    // A child that spins for a while, then exits: its time moves into our cutime.
+    spawnSync(process.execPath, ['-e', 'const end = Date.now() + 300; while (Date.now() < end);']);
+    expect(((await treeCpuMs(process.pid)) as number) - (before as number)).toBeGreaterThanOrEqual(
+      200,
+    );
+  });
+
+  it('judges the peer target at 16 and 64 clients, with no ratio over a zero overhead', () => {
+    const at = (p50: number, p99: number) => ({
+      latency: { p50, p95: p99, p99, count: 10 },
+      cpu: null,
+    });
+    const row = peerRow(16, at(50, 60), at(52, 70), at(53, 74));
+    expect(row.overhead.aiCoach).toEqual({ p50: 3, p95: 14, p99: 14 });
+    expect(row.ratio).toEqual({ p50: 1.5, p95: 1.4, p99: 1.4 });
+    expect(row.target).toEqual({ p50: 'PASS', p99: 'PASS' });
+    const noisy = peerRow(64, at(50, 60), at(50, 70), at(51, 90));
+    expect(noisy.ratio.p50).toBeNull();
+    expect(noisy.target).toEqual({ p50: 'FAIL', p99: 'FAIL' });
+    expect(peerRow(1, at(50, 60), at(52, 70), at(60, 90)).target).toBeNull();
   });
 
   it('prints a Markdown table with n/a for unknown cells', () => {

@@ -170,7 +170,9 @@ export function budgetHeaders(answer: BudgetAnswer | null | undefined, now: Date
 /**
  * The CTE that replaces a reservation with what the call used, for the
  * statement that stores the call's trace: one trace per call, so it settles
- * exactly once (the CHECKs on budget_usage would refuse a second time).
+ * exactly once (the CHECKs on budget_usage would refuse a second time). It is
+ * a SELECT of public.settle_budget (which locks day, then month, like the
+ * reservation), so the statement must read `settle` for it to run.
  */
 export function settlementCte(
   reservation: BudgetReservation,
@@ -178,14 +180,11 @@ export function settlementCte(
 ): Statement {
   return q`
     settle as (
-      update public.budget_usage u set
-        tokens_reserved = u.tokens_reserved - ${reservation.tokens}::bigint,
-        cost_reserved = u.cost_reserved - ${reservation.cost}::numeric,
-        tokens_used = u.tokens_used + ${used.tokens}::bigint,
-        cost_used = u.cost_used + ${used.cost}::numeric,
-        updated_at = now()
-      where u.user_id = ${reservation.userId}::uuid
-        and (u.window_kind, u.window_start) in (('day', ${reservation.day}::date), ('month', ${reservation.month}::date))
+      select public.settle_budget(
+        ${reservation.userId}::uuid, ${reservation.day}::date, ${reservation.month}::date,
+        ${reservation.tokens}::bigint, ${reservation.cost}::numeric,
+        ${used.tokens}::bigint, ${used.cost}::numeric
+      ) as settled
     )
   `;
 }

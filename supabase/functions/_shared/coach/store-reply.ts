@@ -42,10 +42,11 @@ function storeStatement<Body extends AnyBody>(
   trace: TraceRecord | null,
 ): Statement {
   const { ctes } = kind.store({ ...input, traceId: trace?.traceId ?? null });
+  const settle = trace ? settlement(trace) : { cte: q.empty, join: q.empty };
   const traceCte = trace
-    ? q`, trace as (${traceInsert(trace, q`(select id from stored)`)}) ${settlement(trace)}`
+    ? q`, trace as (${traceInsert(trace, q`(select id from stored)`)}) ${settle.cte}`
     : q.empty;
-  return q`with ${ctes} ${traceCte} select * from stored`;
+  return q`with ${ctes} ${traceCte} select stored.* from stored ${settle.join}`;
 }
 
 async function store<Body extends AnyBody>(

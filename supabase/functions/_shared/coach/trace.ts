@@ -136,11 +136,17 @@ export function traceInsert(trace: TraceRecord, entityId: Statement): Statement 
   `;
 }
 
-/** The CTE that settles the trace's budget reservation, as `, settle as (...)`, or nothing. */
-export function settlement(trace: TraceRecord): Statement {
-  return trace.settlement
-    ? q`, ${settlementCte(trace.settlement.reservation, trace.settlement.used)}`
-    : q.empty;
+/**
+ * The trace's budget settlement: `cte` (`, settle as (...)`) for the WITH
+ * list, `join` (`cross join settle`) for the final SELECT, which must read it;
+ * both empty when the call holds no reservation.
+ */
+export function settlement(trace: TraceRecord): { cte: Statement; join: Statement } {
+  if (!trace.settlement) return { cte: q.empty, join: q.empty };
+  return {
+    cte: q`, ${settlementCte(trace.settlement.reservation, trace.settlement.used)}`,
+    join: q`cross join settle`,
+  };
 }
 
 /**
@@ -150,13 +156,15 @@ export function settlement(trace: TraceRecord): Statement {
 export function insertTrace(trace: TraceRecord, link: TraceLink | null): Statement {
   const insert = traceInsert(trace, q`${trace.entityId}::uuid`);
   const settle = settlement(trace);
-  if (!link) {
-    return q`with trace as (${insert} returning trace_id) ${settle} select 1 from trace`;
-  }
+  const linked = link
+    ? q`, linked as (
+        update public.${q.id(link.table)} set langfuse_trace_id = (select trace_id from trace)
+        where id = ${trace.entityId}::uuid
+      )`
+    : q.empty;
   return q`
-    with trace as (${insert} returning trace_id) ${settle}
-    update public.${q.id(link.table)} set langfuse_trace_id = (select trace_id from trace)
-    where id = ${trace.entityId}::uuid
+    with trace as (${insert} returning trace_id) ${settle.cte} ${linked}
+    select 1 from trace ${settle.join}
   `;
 }
 

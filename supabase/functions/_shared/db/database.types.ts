@@ -761,6 +761,18 @@ export type Database = {
         Returns: Json;
       };
       roll_up_usage: { Args: { p_batch_size?: number }; Returns: number };
+      settle_budget: {
+        Args: {
+          p_day: string;
+          p_month: string;
+          p_reserved_cost: number;
+          p_reserved_tokens: number;
+          p_used_cost: number;
+          p_used_tokens: number;
+          p_user_id: string;
+        };
+        Returns: boolean;
+      };
       tokens_upper_estimate: { Args: { p_text: string }; Returns: number };
       unscored_traces: {
         Args: {
