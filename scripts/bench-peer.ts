@@ -12,7 +12,11 @@
  *    difference within one run (issue 11: at most 0.3 ms at p50, 16 clients);
  *  - deno-proxy: a bare Deno proxy to the mock (scripts/deno/bench-floor.ts);
  *  - floor: that proxy plus the two statements ai-coach sends, nothing else:
- *    what this machine allows before any of the functions' own work.
+ *    what this machine allows before any of the functions' own work;
+ *  - floor-no-budget and floor-min-budget: the floor without the budget, and
+ *    with only the least an exact budget must write (one row of the user's
+ *    when it reserves, one when it settles): what budgets cost on the floor,
+ *    and what no exact budget can cost less than.
  *
  * Portkey's gateway, @portkey-ai/gateway 1.15.2 (read from its build/start-server.js):
  *  - Started as `node build/start-server.js --port=N --headless` (no UI, no
@@ -56,7 +60,14 @@ import { portkeyHeaders, startPortkeyGateway } from './lib/portkey-gateway.ts';
 import { postgresCpuReader } from './lib/postmaster.ts';
 import { projectRoot } from './lib/project.ts';
 
-export const REFERENCES = ['budgets-off', 'deno-proxy', 'floor'] as const;
+export const REFERENCES = [
+  'budgets-off',
+  'deno-proxy',
+  'floor',
+  'floor-no-budget',
+  'floor-min-budget',
+] as const;
+const FLOORS = ['floor', 'floor-no-budget', 'floor-min-budget'] as const;
 export type Reference = (typeof REFERENCES)[number];
 
 /** A reference path's overhead over the direct one and its CPU, at one client count. */
@@ -162,7 +173,7 @@ export async function benchPeer(
       : null;
     if (budgetsOff) stops.unshift(() => budgetsOff.stop());
     const floorServer =
-      wants.has('deno-proxy') || wants.has('floor')
+      wants.has('deno-proxy') || FLOORS.some((floor) => wants.has(floor))
         ? await startFunctionsServer({
             port: await freePort(),
             script: join(projectRoot, 'scripts', 'deno', 'bench-floor.ts'),
@@ -258,20 +269,16 @@ export async function benchPeer(
             },
           ]
         : []),
-      ...(floorServer && wants.has('floor')
-        ? [
-            {
-              name: 'floor',
-              request: (client: number) =>
-                post(
-                  `${floorServer.url}/floor`,
-                  { ...directHeaders, 'x-bench-client': String(client) },
-                  LLM_BODY,
-                ),
-              cpu,
-            },
-          ]
-        : []),
+      ...FLOORS.filter((floor) => floorServer && wants.has(floor)).map((floor) => ({
+        name: floor,
+        request: (client: number) =>
+          post(
+            `${floorServer?.url}/${floor}`,
+            { ...directHeaders, 'x-bench-client': String(client) },
+            LLM_BODY,
+          ),
+        cpu,
+      })),
     ];
 
     // Warm up every path (JIT, connection pools at the widest concurrency, Deno's module cache).

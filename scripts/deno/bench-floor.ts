@@ -9,6 +9,14 @@
  *                the budget reservation; reply, trace and settlement stored
  *                together), pooler-safe like the functions. No auth, no
  *                validation, no SDK, no headers.
+ *   POST /floor-no-budget: the same without the budget (no reservation, no
+ *                settlement): what budgets cost is /floor minus this.
+ *   POST /floor-min-budget: the same with the least any exact budget must
+ *                do in those statements: one atomic write of a row of the
+ *                user's when it reserves, one when it settles (here the
+ *                cheapest counter of the schema, public.check_rate_limit, on
+ *                one row a user), with no plan read, no limit checks and no
+ *                answer to build. What budgets cannot cost less than.
  *
  * The user of a request is BENCH_USER_IDS[x-bench-client] (comma-separated
  * ids), so concurrent clients do not queue on one user's rows.
@@ -45,16 +53,29 @@ async function callLlm(body: string): Promise<{ text: string; usage: unknown }> 
   return { text: answer.choices[0].message.content, usage: answer.usage };
 }
 
-async function floor(body: string, userId: string): Promise<Response> {
+type Budget = 'as-deployed' | 'none' | 'minimal';
+
+/** One atomic write of one row of the user's: the least a reservation or a settlement is. */
+const minimalBudgetWrite = (userId: string) =>
+  q`(select request_count from public.check_rate_limit(${userId}::uuid, 'bench-budget-floor', 86400, now()))`;
+
+async function floor(body: string, userId: string, budget: Budget): Promise<Response> {
   const message = JSON.parse(body).messages.at(-1).content as string;
   const now = new Date();
   const ask = { userId, tokens: 800, cost: 0.0004, costPerInputToken: 1.5e-7, now };
+  const reserve =
+    budget === 'as-deployed'
+      ? reservationExpression(ask)
+      : budget === 'minimal'
+        ? () => minimalBudgetWrite(userId)
+        : null;
   const [limits] = await run<{ budget: unknown }[]>(
     sql,
-    rateLimitStatement(userId, 'ai-coach', policy, now, null, null, reservationExpression(ask)),
+    rateLimitStatement(userId, 'ai-coach', policy, now, null, null, reserve),
     inline,
   );
-  const reservation = budgetDecision(limits?.budget as never, userId, now);
+  const reservation =
+    budget === 'as-deployed' ? budgetDecision(limits?.budget as never, userId, now) : null;
   const started = performance.now();
   const { text } = await callLlm(body);
   const entityId = crypto.randomUUID();
@@ -99,7 +120,13 @@ async function floor(body: string, userId: string): Promise<Response> {
     },
     settlement: reservation && { reservation, used: { tokens: 60, cost: 0.0000225 } },
   };
-  const settle = settlement(trace);
+  const settle =
+    budget === 'minimal'
+      ? {
+          cte: q`, settle as (select ${minimalBudgetWrite(userId)} as settled)`,
+          join: q`cross join settle`,
+        }
+      : settlement(trace);
   await run(
     sql,
     q`with ${ctes}, trace as (${traceInsert(trace, q`(select id from stored)`)}) ${settle.cte}
@@ -108,6 +135,12 @@ async function floor(body: string, userId: string): Promise<Response> {
   );
   return Response.json({ reply: text, messageId: entityId, traceId });
 }
+
+const floorBudgets: Record<string, Budget> = {
+  '/floor': 'as-deployed',
+  '/floor-no-budget': 'none',
+  '/floor-min-budget': 'minimal',
+};
 
 Deno.serve(
   {
@@ -119,9 +152,10 @@ Deno.serve(
     const { pathname } = new URL(req.url);
     const body = await req.text();
     if (pathname === '/proxy') return Response.json(await callLlm(body));
-    if (pathname === '/floor') {
+    const budget = floorBudgets[pathname];
+    if (budget) {
       const client = Number(req.headers.get('x-bench-client') ?? 0);
-      return floor(body, userIds[client % userIds.length] as string);
+      return floor(body, userIds[client % userIds.length] as string, budget);
     }
     return new Response('not found', { status: 404 });
   },

@@ -137,12 +137,24 @@ function printReferences(rows: PeerRow[], references: ReferenceRow[]): void {
     ),
   );
   for (const row of rows) {
-    const off = references.find((ref) => ref.clients === row.clients && ref.path === 'budgets-off');
-    if (!off) continue;
-    const cost = round(row.overhead.aiCoach.p50 - off.overhead.p50, 2);
+    const at = (path: string) =>
+      references.find((ref) => ref.clients === row.clients && ref.path === path)?.overhead.p50;
+    const off = at('budgets-off');
+    if (off === undefined) continue;
+    const cost = round(row.overhead.aiCoach.p50 - off, 2);
     const judged = row.clients === BUDGET_COST_CLIENTS;
     console.log(
       `budgets at ${row.clients} clients: ${cost} ms at p50 (ai-coach with budgets minus without)${judged ? `; target <= ${BUDGET_COST_TARGET_MS} ms: ${cost <= BUDGET_COST_TARGET_MS ? 'PASS' : 'FAIL'}` : ''}`,
+    );
+    const [floor, none, minimal] = [at('floor'), at('floor-no-budget'), at('floor-min-budget')];
+    if (none === undefined) continue;
+    const onFloor = [
+      floor !== undefined && `the budget as deployed ${round(floor - none, 2)} ms`,
+      minimal !== undefined &&
+        `the least an exact budget writes (a row at reserve, a row at settle) ${round(minimal - none, 2)} ms`,
+    ].filter(Boolean);
+    console.log(
+      `  on the floor at ${row.clients} clients, over the floor without a budget: ${onFloor.join('; ')}`,
     );
   }
 }
