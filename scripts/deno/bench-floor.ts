@@ -6,8 +6,8 @@
  *                one more HTTP hop through Deno.
  *   POST /floor: the proxy plus the two statements every coach call sends,
  *                the functions' own SQL as deployed (the rate-limit count with
- *                the budget reservation; reply, trace and settlement stored
- *                together), pooler-safe like the functions. No auth, no
+ *                the budget reservation; the store function's call for the
+ *                reply, trace and settlement), pooler-safe like the functions. No auth, no
  *                validation, no SDK, no headers.
  *   POST /floor-no-budget: the same without the budget (no reservation, no
  *                settlement): what budgets cost is /floor minus this.
@@ -28,7 +28,8 @@ import {
   reservationExpression,
 } from '../../supabase/functions/_shared/budget/reservation.ts';
 import { aiCoach } from '../../supabase/functions/_shared/coach/kinds/ai-coach.ts';
-import { settlement, traceInsert } from '../../supabase/functions/_shared/coach/trace.ts';
+import { storeCall } from '../../supabase/functions/_shared/coach/store-reply.ts';
+import { traceArgument, traceSettlement } from '../../supabase/functions/_shared/coach/trace.ts';
 import { q, run } from '../../supabase/functions/_shared/db/statement.ts';
 import { rateLimitStatement } from '../../supabase/functions/_shared/rate-limit/limiter.ts';
 
@@ -80,16 +81,15 @@ async function floor(body: string, userId: string, budget: Budget): Promise<Resp
   const { text } = await callLlm(body);
   const entityId = crypto.randomUUID();
   const traceId = crypto.randomUUID();
-  const { ctes } = aiCoach.store({
+  const input = {
     entityId,
     userId,
-    body: { message },
+    body: { message, stream: false },
     reply: text,
     receivedAt: now,
     now: new Date(),
-    traceId,
     sessionId: null,
-  });
+  };
   const trace = {
     traceId,
     entityType: 'ai_coach_message' as const,
@@ -120,19 +120,13 @@ async function floor(body: string, userId: string, budget: Budget): Promise<Resp
     },
     settlement: reservation && { reservation, used: { tokens: 60, cost: 0.0000225 } },
   };
-  const settle =
+  // The minimal budget's settlement is its one write beside the store function's call.
+  const stored =
     budget === 'minimal'
-      ? {
-          cte: q`, settle as (select ${minimalBudgetWrite(userId)} as settled)`,
-          join: q`cross join settle`,
-        }
-      : settlement(trace);
-  await run(
-    sql,
-    q`with ${ctes}, trace as (${traceInsert(trace, q`(select id from stored)`)}) ${settle.cte}
-      select stored.id from stored ${settle.join}`,
-    inline,
-  );
+      ? q`select stored.id, ${minimalBudgetWrite(userId)} as settled
+          from ${aiCoach.store(input).call(traceArgument(trace), traceSettlement(null))} as stored`
+      : q`select stored.id from ${storeCall(aiCoach, input, trace)} as stored`;
+  await run(sql, stored, inline);
   return Response.json({ reply: text, messageId: entityId, traceId });
 }
 

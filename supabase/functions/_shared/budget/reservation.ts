@@ -168,23 +168,19 @@ export function budgetHeaders(answer: BudgetAnswer | null | undefined, now: Date
 }
 
 /**
- * The CTE that replaces a reservation with what the call used, for the
- * statement that stores the call's trace: one trace per call, so it settles
- * exactly once (the CHECKs on budget_usage would refuse a second time). It is
- * a SELECT of public.settle_budget (which locks day, then month, like the
- * reservation), so the statement must read `settle` for it to run.
+ * The reservation and what the call used, as a public.budget_settlement for
+ * the function that stores the call's trace (record_coach_trace), which
+ * replaces the one by the other: one trace per call, so it settles exactly
+ * once (the CHECKs on budget_usage would refuse a second time), locking day,
+ * then month, like the reservation.
  */
-export function settlementCte(
+export function settlementArgument(
   reservation: BudgetReservation,
   used: { tokens: number; cost: number },
 ): Statement {
-  return q`
-    settle as (
-      select public.settle_budget(
-        ${reservation.userId}::uuid, ${reservation.day}::date, ${reservation.month}::date,
-        ${reservation.tokens}::bigint, ${reservation.cost}::numeric,
-        ${used.tokens}::bigint, ${used.cost}::numeric
-      ) as settled
-    )
-  `;
+  return q`row(
+    ${reservation.userId}::uuid, ${reservation.day}::date, ${reservation.month}::date,
+    ${reservation.tokens}::bigint, ${reservation.cost}::numeric,
+    ${used.tokens}::bigint, ${used.cost}::numeric
+  )::public.budget_settlement`;
 }

@@ -22,22 +22,17 @@ export interface StoreInput<Body> {
   now: Date;
   /** The call's session (ai-coach: the conversation), decided before the call; null if none. */
   sessionId: string | null;
-  /**
-   * The trace written in the same statement, for the row's langfuse_trace_id;
-   * null when the trace is written separately (it links the row itself then).
-   */
-  traceId: string | null;
 }
 
-/** How a kind stores its reply: common table expressions, spliced into one statement. */
+/** How a kind stores its reply: a call of its store function (migration 20251130000005). */
 export interface StoreStatement {
   /**
-   * One or more CTEs (`a as (...), stored as (...)`), the last named `stored`
-   * and returning the produced row's `id` (and whatever else `fields` reads).
-   * The shared pipeline puts the trace insert beside them, so reply and trace
-   * are one round trip.
+   * The call, as `public.store_<kind>(<the kind's values>, trace, settlement)`:
+   * the function stores the reply's row(s), the trace (a public.coach_trace,
+   * null to store the reply alone) and the budget settlement together, and
+   * returns the produced row's `id` (and whatever else `fields` reads).
    */
-  ctes: Statement;
+  call(trace: Statement, settlement: Statement): Statement;
   /**
    * Kind-specific fields of the response, such as messageId, from the stored
    * row; from what is known before storing when `row` is null (the database

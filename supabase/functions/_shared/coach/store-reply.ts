@@ -1,8 +1,11 @@
 /**
  * The step after a successful LLM call, shared by the JSON and the streamed
  * answer: store the reply in the kind's table and its trace (linked to the
- * stored row) in one statement, so both land together, in one round trip,
- * within the database deadline.
+ * stored row) with one call of the kind's store function, so both land
+ * together, in one round trip, within the database deadline. A function,
+ * because PL/pgSQL keeps its statements' plans per connection: through a
+ * transaction pooler, without prepared statements, this statement is the
+ * costliest Postgres parses and plans per call (migration 20251130000005).
  *
  * The call has been paid for, so its answer is never lost:
  *  - the database is down, frozen or too slow: the user gets the reply anyway,
@@ -20,7 +23,7 @@ import { storable } from '../http/validation.ts';
 import type { LlmResult, LlmUsage } from '../llm/types.ts';
 import type { CoachDeps } from './deps.ts';
 import type { CoachKind, StoredRow, StoreInput } from './kind.ts';
-import { settlement, type TraceRecord, traceInsert } from './trace.ts';
+import { type TraceRecord, traceArgument, traceSettlement } from './trace.ts';
 import { type CallRecord, successTrace } from './trace-builders.ts';
 
 type AnyBody = { stream?: boolean | undefined };
@@ -35,18 +38,21 @@ export interface StoreOutcome {
   usage: LlmUsage;
 }
 
-/** The statement that stores the reply, and with it its trace when one is given. */
+/** The call of the kind's store function: the reply, and with it its trace when one is given. */
+export function storeCall<Body extends AnyBody>(
+  kind: CoachKind<Body>,
+  input: StoreInput<Body>,
+  trace: TraceRecord | null,
+): Statement {
+  return kind.store(input).call(traceArgument(trace), traceSettlement(trace));
+}
+
 function storeStatement<Body extends AnyBody>(
   kind: CoachKind<Body>,
   input: StoreInput<Body>,
   trace: TraceRecord | null,
 ): Statement {
-  const { ctes } = kind.store({ ...input, traceId: trace?.traceId ?? null });
-  const settle = trace ? settlement(trace) : { cte: q.empty, join: q.empty };
-  const traceCte = trace
-    ? q`, trace as (${traceInsert(trace, q`(select id from stored)`)}) ${settle.cte}`
-    : q.empty;
-  return q`with ${ctes} ${traceCte} select stored.* from stored ${settle.join}`;
+  return q`select stored.* from ${storeCall(kind, input, trace)} as stored`;
 }
 
 async function store<Body extends AnyBody>(
@@ -99,7 +105,6 @@ export async function storeReply<Body extends AnyBody>(
     receivedAt: call.receivedAt,
     now: deps.clock.now(),
     sessionId: call.sessionId,
-    traceId: null,
   };
   const { fields } = kind.store(input);
   const storableTrace = deps.traces.storable(trace.record);

@@ -2,12 +2,13 @@
  * The record of one LLM call: a langfuse_traces row with what was asked, what
  * came back and the numbers (seed 000's rules: every call, failures included,
  * with its duration and error). A successful call's trace is stored with its
- * reply (store-reply.ts, through traceInsert); every other trace goes to the
+ * reply (store-reply.ts, as the kind's store function's coach_trace argument);
+ * every other trace goes to the
  * TraceWriter (trace-writer.ts), which writes it off the response path and
  * retries, so a slow or failing write never delays or fails the user's call.
  */
 import type { Sql } from 'postgres';
-import { type BudgetReservation, settlementCte } from '../budget/reservation.ts';
+import { type BudgetReservation, settlementArgument } from '../budget/reservation.ts';
 import type { LlmProviderName } from '../config.ts';
 import { q, type Statement } from '../db/statement.ts';
 import { costUsd, estimateTokens } from '../llm/prices.ts';
@@ -112,41 +113,28 @@ export function metricColumns(metadata: TraceMetadata) {
 }
 
 /**
- * The INSERT of one trace row, as a fragment to run alone or beside the
- * reply's insert. `entityId` is SQL: a bound value, or `(select id from
- * stored)` when the reply is stored by the same statement. The values are
- * cast because an INSERT ... SELECT does not type its parameters by column.
+ * The trace as the store functions take it (migration 20251130000005): a
+ * public.coach_trace value, or a null one when the reply is stored alone.
  */
-export function traceInsert(trace: TraceRecord, entityId: Statement): Statement {
+export function traceArgument(trace: TraceRecord | null): Statement {
+  if (!trace) return q`null::public.coach_trace`;
   const metrics = metricColumns(trace.metadata);
-  return q`
-    insert into public.langfuse_traces (
-      trace_id, entity_type, entity_id, user_id, input, output, metadata, tags,
-      provider, model, status, error, latency_ms, input_tokens, output_tokens, total_tokens,
-      cost_usd, usage_source, stream_status
-    )
-    select
-      ${trace.traceId}::uuid, ${trace.entityType}::text, ${entityId}, ${trace.userId}::uuid,
-      ${trace.input}::text, ${trace.output}::text, ${q.json(trace.metadata)}::jsonb,
-      ${trace.tags}::text[], ${metrics.provider}::text, ${metrics.model}::text,
-      ${metrics.status}::text, ${metrics.error}::text, ${metrics.latency_ms}::integer,
-      ${metrics.input_tokens}::integer, ${metrics.output_tokens}::integer,
-      ${metrics.total_tokens}::integer, ${metrics.cost_usd}::numeric,
-      ${metrics.usage_source}::text, ${metrics.stream_status}::text
-  `;
+  return q`row(
+    ${trace.traceId}::uuid, ${trace.entityType}::text, ${trace.userId}::uuid,
+    ${trace.input}::text, ${trace.output}::text, ${q.json(trace.metadata)}::jsonb,
+    ${trace.tags}::text[], ${metrics.provider}::text, ${metrics.model}::text,
+    ${metrics.status}::text, ${metrics.error}::text, ${metrics.latency_ms}::integer,
+    ${metrics.input_tokens}::integer, ${metrics.output_tokens}::integer,
+    ${metrics.total_tokens}::integer, ${metrics.cost_usd}::numeric,
+    ${metrics.usage_source}::text, ${metrics.stream_status}::text
+  )::public.coach_trace`;
 }
 
-/**
- * The trace's budget settlement: `cte` (`, settle as (...)`) for the WITH
- * list, `join` (`cross join settle`) for the final SELECT, which must read it;
- * both empty when the call holds no reservation.
- */
-export function settlement(trace: TraceRecord): { cte: Statement; join: Statement } {
-  if (!trace.settlement) return { cte: q.empty, join: q.empty };
-  return {
-    cte: q`, ${settlementCte(trace.settlement.reservation, trace.settlement.used)}`,
-    join: q`cross join settle`,
-  };
+/** The trace's budget settlement, as the store functions take it: null when it holds no reservation. */
+export function traceSettlement(trace: TraceRecord | null): Statement {
+  return trace?.settlement
+    ? settlementArgument(trace.settlement.reservation, trace.settlement.used)
+    : q`null::public.budget_settlement`;
 }
 
 /**
@@ -154,8 +142,6 @@ export function settlement(trace: TraceRecord): { cte: Statement; join: Statemen
  * produced row to it: all or nothing.
  */
 export function insertTrace(trace: TraceRecord, link: TraceLink | null): Statement {
-  const insert = traceInsert(trace, q`${trace.entityId}::uuid`);
-  const settle = settlement(trace);
   const linked = link
     ? q`, linked as (
         update public.${q.id(link.table)} set langfuse_trace_id = (select trace_id from trace)
@@ -163,8 +149,12 @@ export function insertTrace(trace: TraceRecord, link: TraceLink | null): Stateme
       )`
     : q.empty;
   return q`
-    with trace as (${insert} returning trace_id) ${settle.cte} ${linked}
-    select 1 from trace ${settle.join}
+    with trace as (
+      select public.record_coach_trace(
+        ${traceArgument(trace)}, ${trace.entityId}::uuid, ${traceSettlement(trace)}
+      ) as trace_id
+    ) ${linked}
+    select 1 from trace
   `;
 }
 

@@ -755,6 +755,14 @@ export type Database = {
       langfuse_trace_id: { Args: { p_trace_id: string }; Returns: string };
       latency_bucket_bounds: { Args: Record<PropertyKey, never>; Returns: number[] };
       latency_histogram: { Args: { p_latencies: number[] }; Returns: number[] };
+      record_coach_trace: {
+        Args: {
+          p_entity_id: string;
+          p_settlement: Database['public']['CompositeTypes']['budget_settlement'];
+          p_trace: Database['public']['CompositeTypes']['coach_trace'];
+        };
+        Returns: string;
+      };
       requeue_misfiled_langfuse_scores: { Args: Record<PropertyKey, never>; Returns: number };
       reserve_budget: {
         Args: { p_cost: number; p_now?: string; p_tokens: number; p_user_id: string };
@@ -772,6 +780,68 @@ export type Database = {
           p_user_id: string;
         };
         Returns: boolean;
+      };
+      store_ai_coach_reply: {
+        Args: {
+          p_conversation_id: string;
+          p_message: string;
+          p_now: string;
+          p_received_at: string;
+          p_reply: string;
+          p_reply_id: string;
+          p_settlement: Database['public']['CompositeTypes']['budget_settlement'];
+          p_trace: Database['public']['CompositeTypes']['coach_trace'];
+          p_user_id: string;
+          p_user_turn_id: string;
+        };
+        Returns: {
+          id: string;
+        }[];
+      };
+      store_daily_status: {
+        Args: {
+          p_date: string;
+          p_id: string;
+          p_mission: string;
+          p_mission_completed: boolean;
+          p_mood: number;
+          p_note: string;
+          p_now: string;
+          p_reply: string;
+          p_settlement: Database['public']['CompositeTypes']['budget_settlement'];
+          p_trace: Database['public']['CompositeTypes']['coach_trace'];
+          p_user_id: string;
+        };
+        Returns: {
+          date: string;
+          id: string;
+        }[];
+      };
+      store_encouragement: {
+        Args: {
+          p_id: string;
+          p_reply: string;
+          p_settlement: Database['public']['CompositeTypes']['budget_settlement'];
+          p_trace: Database['public']['CompositeTypes']['coach_trace'];
+          p_user_id: string;
+        };
+        Returns: {
+          id: string;
+        }[];
+      };
+      store_reflection: {
+        Args: {
+          p_body: string;
+          p_id: string;
+          p_received_at: string;
+          p_reply: string;
+          p_settlement: Database['public']['CompositeTypes']['budget_settlement'];
+          p_trace: Database['public']['CompositeTypes']['coach_trace'];
+          p_user_id: string;
+        };
+        Returns: {
+          id: string;
+        }[];
       };
       tokens_upper_estimate: { Args: { p_text: string }; Returns: number };
       unscored_traces: {
@@ -815,7 +885,35 @@ export type Database = {
       [_ in never]: never;
     };
     CompositeTypes: {
-      [_ in never]: never;
+      budget_settlement: {
+        user_id: string | null;
+        day: string | null;
+        month: string | null;
+        reserved_tokens: number | null;
+        reserved_cost: number | null;
+        used_tokens: number | null;
+        used_cost: number | null;
+      };
+      coach_trace: {
+        trace_id: string | null;
+        entity_type: string | null;
+        user_id: string | null;
+        input: string | null;
+        output: string | null;
+        metadata: Json | null;
+        tags: string[] | null;
+        provider: string | null;
+        model: string | null;
+        status: string | null;
+        error: string | null;
+        latency_ms: number | null;
+        input_tokens: number | null;
+        output_tokens: number | null;
+        total_tokens: number | null;
+        cost_usd: number | null;
+        usage_source: string | null;
+        stream_status: string | null;
+      };
     };
   };
 };

@@ -59,19 +59,15 @@ export const aiCoach: CoachKind<AiCoachBody> = {
 
   sessionId: (body) => body.conversationId ?? crypto.randomUUID(),
 
-  store({ entityId, userId, body, reply, receivedAt, now, traceId, sessionId }) {
+  store({ entityId, userId, body, reply, receivedAt, now, sessionId }) {
     const conversationId = sessionId ?? body.conversationId ?? crypto.randomUUID();
+    const userTurnId = crypto.randomUUID();
     return {
-      ctes: q`
-        user_turn as (
-          insert into public.ai_coach_messages (id, user_id, conversation_id, role, content, created_at)
-          values (${crypto.randomUUID()}, ${userId}, ${conversationId}, 'user', ${body.message}, ${receivedAt})
-        ),
-        stored as (
-          insert into public.ai_coach_messages
-            (id, user_id, conversation_id, role, content, created_at, langfuse_trace_id)
-          values (${entityId}, ${userId}, ${conversationId}, 'assistant', ${reply}, ${now}, ${traceId})
-          returning id
+      call: (trace, settlement) => q`
+        public.store_ai_coach_reply(
+          ${userTurnId}::uuid, ${userId}::uuid, ${conversationId}::uuid, ${body.message}::text,
+          ${receivedAt}::timestamptz, ${entityId}::uuid, ${reply}::text, ${now}::timestamptz,
+          ${trace}, ${settlement}
         )
       `,
       fields: (row) => ({ messageId: row?.id ?? entityId, conversationId }),

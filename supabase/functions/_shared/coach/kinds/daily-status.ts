@@ -67,30 +67,13 @@ export const dailyStatus: CoachKind<DailyStatusBody> = {
   },
 
   store({ entityId, userId, body, reply, now }) {
-    const date = q`coalesce(${body.date ?? null}::date, public.user_local_date(${userId}, ${now}::timestamptz))`;
-    const completed = body.missionCompleted ?? null;
     return {
-      ctes: q`
-        stored as (
-          insert into public.daily_statuses as d
-            (id, user_id, status_date, mood, note, mission, mission_completed, mission_completed_at, coach_comment)
-          values (
-            ${entityId}, ${userId}, ${date}, ${body.mood ?? null}, ${body.note ?? null}, ${body.mission ?? null},
-            coalesce(${completed}::boolean, false), case when ${completed}::boolean then ${now}::timestamptz end,
-            ${reply}
-          )
-          on conflict (user_id, status_date) do update set
-            mood = coalesce(excluded.mood, d.mood),
-            note = coalesce(excluded.note, d.note),
-            mission = coalesce(excluded.mission, d.mission),
-            mission_completed = coalesce(${completed}::boolean, d.mission_completed),
-            mission_completed_at = case
-              when ${completed}::boolean is null then d.mission_completed_at
-              when ${completed}::boolean then coalesce(d.mission_completed_at, ${now}::timestamptz)
-            end,
-            coach_comment = excluded.coach_comment,
-            updated_at = ${now}
-          returning id, status_date::text as date
+      call: (trace, settlement) => q`
+        public.store_daily_status(
+          ${entityId}::uuid, ${userId}::uuid, ${body.date ?? null}::date, ${body.mood ?? null}::smallint,
+          ${body.note ?? null}::text, ${body.mission ?? null}::text,
+          ${body.missionCompleted ?? null}::boolean, ${reply}::text, ${now}::timestamptz,
+          ${trace}, ${settlement}
         )
       `,
       fields: (row) => ({ dailyStatusId: row?.id ?? null, date: row?.date ?? body.date ?? null }),

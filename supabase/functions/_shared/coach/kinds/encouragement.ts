@@ -54,14 +54,10 @@ export const encouragement: CoachKind<EncouragementBody> = {
     return [{ role: 'user', content }];
   },
 
-  store({ entityId, userId, reply, traceId }) {
+  store({ entityId, userId, reply }) {
     return {
-      ctes: q`
-        stored as (
-          insert into public.encouragement_messages (id, user_id, body, langfuse_trace_id)
-          values (${entityId}, ${userId}, ${reply}, ${traceId})
-          returning id
-        )
+      call: (trace, settlement) => q`
+        public.store_encouragement(${entityId}::uuid, ${userId}::uuid, ${reply}::text, ${trace}, ${settlement})
       `,
       fields: (row) => ({ encouragementId: row?.id ?? entityId }),
     };

@@ -22,14 +22,12 @@ export const reflection: CoachKind<ReflectionBody> = {
     return [{ role: 'user', content: body.body }];
   },
 
-  store({ entityId, userId, body, reply, receivedAt, traceId }) {
+  store({ entityId, userId, body, reply, receivedAt }) {
     return {
-      ctes: q`
-        stored as (
-          insert into public.reflections
-            (id, user_id, body, coach_reply, created_at, updated_at, langfuse_trace_id)
-          values (${entityId}, ${userId}, ${body.body}, ${reply}, ${receivedAt}, ${receivedAt}, ${traceId})
-          returning id
+      call: (trace, settlement) => q`
+        public.store_reflection(
+          ${entityId}::uuid, ${userId}::uuid, ${body.body}::text, ${reply}::text,
+          ${receivedAt}::timestamptz, ${trace}, ${settlement}
         )
       `,
       fields: (row) => ({ reflectionId: row?.id ?? entityId }),
