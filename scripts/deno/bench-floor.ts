@@ -20,7 +20,8 @@
  *
  * The user of a request is BENCH_USER_IDS[x-bench-client] (comma-separated
  * ids), so concurrent clients do not queue on one user's rows.
- * Prints {"ready":true,"port":...} once listening.
+ * Prints {"ready":true,"port":...} once listening; exits on SIGTERM or SIGINT
+ * (so that BENCH_DENO_CPU_PROF's profile is written).
  */
 import postgres from 'postgres';
 import {
@@ -154,3 +155,7 @@ Deno.serve(
     return new Response('not found', { status: 404 });
   },
 );
+
+// An exit, not a kill: Deno writes its --cpu-prof profile on exit.
+for (const signal of ['SIGTERM', 'SIGINT'] as const)
+  Deno.addSignalListener(signal, () => Deno.exit(0));
