@@ -48,12 +48,18 @@ async function userOn(
   return { user, token: await fx.token(user.id) };
 }
 
+/** The user's budget row of today (UTC), or the month's: the sum of its day rows. */
 async function usage(userId: string, kind: 'day' | 'month' = 'day') {
   const [row] = await db.sql<
     { tokens_used: string; tokens_reserved: string; cost_used: string; cost_reserved: string }[]
   >`
-    select tokens_used::text, tokens_reserved::text, cost_used::text, cost_reserved::text
-    from public.budget_usage where user_id = ${userId} and window_kind = ${kind}
+    select sum(tokens_used)::text as tokens_used, sum(tokens_reserved)::text as tokens_reserved,
+      sum(cost_used)::text as cost_used, sum(cost_reserved)::text as cost_reserved
+    from public.budget_usage
+    where user_id = ${userId} and window_kind = 'day'
+      and window_start >= case ${kind}::text when 'day' then current_date else date_trunc('month', current_date)::date end
+      and window_start <= current_date
+    having count(*) > 0
   `;
   return (
     row && {
@@ -144,7 +150,35 @@ describe('the reservation', () => {
     expect(after?.tokensUsed).toBe(sum?.tokens);
   });
 
-  it('refuses on the month limit and gives the day its reservation back', async () => {
+  it('holds a month limit exactly when parallel reservations fall on different days of it', async () => {
+    const user = await insertUser(db.sql);
+    const plan = `month-fits-${user.id.slice(0, 8)}`;
+    await db.sql`insert into public.plans (name, cost_usd_per_day, cost_usd_per_month) values (${plan}, 1, 0.007)`;
+    await db.sql`insert into public.user_settings (user_id, plan) values (${user.id}, ${plan})`;
+    // Each day has its own row: only the month's lock keeps the two days from both passing.
+    // Each reservation holds its transaction open a moment, so the other day's overlap it.
+    const days = ['2027-03-10T12:00:00Z', '2027-03-11T12:00:00Z'];
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        db.sql.begin(async (tx) => {
+          const rows = await tx<{ a: { ok: boolean; limit?: string } }[]>`
+            select public.reserve_budget(${user.id}, 10, 0.001, ${days[i % 2] as string}) as a
+          `;
+          await tx`select pg_sleep(0.05)`;
+          return rows;
+        }),
+      ),
+    );
+    const outcomes = answers.map(([row]) => row?.a);
+    expect(outcomes.filter((a) => a?.ok)).toHaveLength(7);
+    expect(outcomes.filter((a) => a?.limit === 'cost_usd_per_month')).toHaveLength(13);
+    const [month] = await db.sql<{ reserved: string }[]>`
+      select sum(cost_reserved)::text as reserved from public.budget_usage where user_id = ${user.id}
+    `;
+    expect(Number(month?.reserved)).toBeCloseTo(0.007, 10);
+  });
+
+  it('refuses on the month limit without reserving anything', async () => {
     const user = await insertUser(db.sql);
     await db.sql`insert into public.plans (name, cost_usd_per_day, cost_usd_per_month) values ('month-tight', 1, 0.001)`;
     await db.sql`insert into public.user_settings (user_id, plan) values (${user.id}, 'month-tight')`;
