@@ -8,6 +8,9 @@
  *  - peer:      ai-coach's overhead against Portkey's AI gateway's, same rounds
  *               (scripts/bench-peer.ts); target <= 1.5x at p50 and p99, 16 and 64 clients.
  *               BENCH_PEER_CLIENTS (1,16,64), BENCH_PEER_REQUESTS_PER_CLIENT, BENCH_PEER_ROUNDS.
+ *  - budget-cpu: what a budget costs Postgres, one call at a time, against the least an
+ *               exact budget must write (scripts/bench-budget-cpu.ts); issue 11's target is
+ *               0.3 ms at p50 with 16 clients (the peer part's budgets-off reference).
  *  - limiter:   rate-limiter checks per second (scripts/bench-limiter.ts).
  *  - sync:      one Langfuse sync pass over 10,000 scores (scripts/bench-sync.ts);
  *               target >= 20,000 scores a minute.
@@ -19,6 +22,7 @@ import { join } from 'node:path';
 import { createMigratedDatabase } from '../local/postgres/migrated-database.ts';
 import { startTestCluster } from '../local/postgres/throwaway-cluster.ts';
 import { type AnalyticsBench, benchAnalytics } from './bench-analytics.ts';
+import { type BudgetCpuBench, benchBudgetCpu } from './bench-budget-cpu.ts';
 import { benchLimiter, type LimiterBench } from './bench-limiter.ts';
 import { benchOverhead, type OverheadBench } from './bench-overhead.ts';
 import { benchPeer, type PeerBench, peerSettings } from './bench-peer.ts';
@@ -31,7 +35,7 @@ import { projectRoot } from './lib/project.ts';
 import { runMain } from './lib/step.ts';
 
 const PARTS = new Set(
-  (process.env.BENCH_PARTS ?? 'overhead,peer,limiter,sync,analytics')
+  (process.env.BENCH_PARTS ?? 'overhead,peer,budget-cpu,limiter,sync,analytics')
     .split(',')
     .map((p) => p.trim()),
 );
@@ -187,6 +191,24 @@ function printAnalytics(result: AnalyticsBench): void {
   );
 }
 
+function printBudgetCpu(result: BudgetCpuBench): void {
+  console.log(
+    `\nWhat a budget costs Postgres: an ai-coach call's two statements, one call at a time on one connection, ${result.rounds} interleaved rounds (ms per call)\n`,
+  );
+  console.log(
+    markdownTable(
+      ['budget', 'calls', 'backend CPU', 'wall', 'CPU added'],
+      result.rows.map((row) => [
+        row.budget === 'minimal' ? 'least an exact budget writes' : row.budget,
+        row.calls,
+        row.backendCpuMs,
+        row.wallMs,
+        row.budget === 'none' ? '-' : row.addedCpuMs,
+      ]),
+    ),
+  );
+}
+
 runMain(async () => {
   const cluster = await startTestCluster();
   const results: {
@@ -194,12 +216,13 @@ runMain(async () => {
     overhead?: OverheadBench[];
     reference?: ReferenceBench;
     peer?: PeerBench;
+    budgetCpu?: BudgetCpuBench;
     rateLimiter?: LimiterBench;
     langfuseSync?: SyncBench;
     analytics?: AnalyticsBench;
   } = { date: new Date().toISOString() };
   try {
-    const usesBenchDatabase = ['overhead', 'peer', 'limiter', 'sync'].some((part) =>
+    const usesBenchDatabase = ['overhead', 'peer', 'budget-cpu', 'limiter', 'sync'].some((part) =>
       PARTS.has(part),
     );
     if (usesBenchDatabase) {
@@ -225,6 +248,10 @@ runMain(async () => {
       if (PARTS.has('peer')) {
         results.peer = await benchPeer(url, { env: poolerSafeEnv, ...peerSettings() });
         printPeer(results.peer);
+      }
+      if (PARTS.has('budget-cpu')) {
+        results.budgetCpu = await benchBudgetCpu(url);
+        printBudgetCpu(results.budgetCpu);
       }
       if (PARTS.has('limiter')) {
         results.rateLimiter = await benchLimiter(url);

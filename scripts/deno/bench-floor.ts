@@ -13,10 +13,10 @@
  *                settlement): what budgets cost is /floor minus this.
  *   POST /floor-min-budget: the same with the least any exact budget must
  *                do in those statements: one atomic write of a row of the
- *                user's when it reserves, one when it settles (here the
- *                cheapest counter of the schema, public.check_rate_limit, on
- *                one row a user), with no plan read, no limit checks and no
- *                answer to build. What budgets cannot cost less than.
+ *                user's when it reserves, one when it settles. What budgets
+ *                cannot cost less than.
+ *
+ * The statements are scripts/lib/coach-statements.ts's.
  *
  * The user of a request is BENCH_USER_IDS[x-bench-client] (comma-separated
  * ids), so concurrent clients do not queue on one user's rows.
@@ -24,15 +24,8 @@
  * (so that BENCH_DENO_CPU_PROF's profile is written).
  */
 import postgres from 'postgres';
-import {
-  budgetDecision,
-  reservationExpression,
-} from '../../supabase/functions/_shared/budget/reservation.ts';
-import { aiCoach } from '../../supabase/functions/_shared/coach/kinds/ai-coach.ts';
-import { storeCall } from '../../supabase/functions/_shared/coach/store-reply.ts';
-import { traceArgument, traceSettlement } from '../../supabase/functions/_shared/coach/trace.ts';
-import { q, run } from '../../supabase/functions/_shared/db/statement.ts';
-import { rateLimitStatement } from '../../supabase/functions/_shared/rate-limit/limiter.ts';
+import { run } from '../../supabase/functions/_shared/db/statement.ts';
+import { type BudgetVariant, countStatement, storeStatement } from '../lib/coach-statements.ts';
 
 const env = (name: string) => {
   const value = Deno.env.get(name);
@@ -42,7 +35,6 @@ const env = (name: string) => {
 const sql = postgres(env('SUPABASE_DB_URL'), { max: 10, prepare: false, onnotice: () => {} });
 const llmUrl = `${env('OPENAI_BASE_URL')}/chat/completions`;
 const userIds = env('BENCH_USER_IDS').split(',');
-const policy = { limit: 100_000_000, windowSeconds: 60 };
 const inline = { prepare: false };
 
 async function callLlm(body: string): Promise<{ text: string; usage: unknown }> {
@@ -55,83 +47,29 @@ async function callLlm(body: string): Promise<{ text: string; usage: unknown }> 
   return { text: answer.choices[0].message.content, usage: answer.usage };
 }
 
-type Budget = 'as-deployed' | 'none' | 'minimal';
-
-/** One atomic write of one row of the user's: the least a reservation or a settlement is. */
-const minimalBudgetWrite = (userId: string) =>
-  q`(select request_count from public.check_rate_limit(${userId}::uuid, 'bench-budget-floor', 86400, now()))`;
-
-async function floor(body: string, userId: string, budget: Budget): Promise<Response> {
+async function floor(body: string, userId: string, budget: BudgetVariant): Promise<Response> {
   const message = JSON.parse(body).messages.at(-1).content as string;
-  const now = new Date();
-  const ask = { userId, tokens: 800, cost: 0.0004, costPerInputToken: 1.5e-7, now };
-  const reserve =
-    budget === 'as-deployed'
-      ? reservationExpression(ask)
-      : budget === 'minimal'
-        ? () => minimalBudgetWrite(userId)
-        : null;
-  const [limits] = await run<{ budget: unknown }[]>(
+  const receivedAt = new Date();
+  const [counted] = await run<{ budget: unknown }[]>(
     sql,
-    rateLimitStatement(userId, 'ai-coach', policy, now, null, null, reserve),
+    countStatement(userId, receivedAt, budget),
     inline,
   );
-  const reservation =
-    budget === 'as-deployed' ? budgetDecision(limits?.budget as never, userId, now) : null;
   const started = performance.now();
   const { text } = await callLlm(body);
-  const entityId = crypto.randomUUID();
-  const traceId = crypto.randomUUID();
-  const input = {
-    entityId,
+  const call = {
     userId,
-    body: { message, stream: false },
+    message,
     reply: text,
-    receivedAt: now,
-    now: new Date(),
-    sessionId: null,
+    receivedAt,
+    latencyMs: Math.round(performance.now() - started),
+    budgetAnswer: counted?.budget,
   };
-  const trace = {
-    traceId,
-    entityType: 'ai_coach_message' as const,
-    entityId,
-    userId,
-    input: body,
-    output: text,
-    tags: ['ai-coach', 'openai'],
-    metadata: {
-      provider: 'openai' as const,
-      model: 'gpt-4o-mini',
-      status: 'success' as const,
-      latency_ms: Math.round(performance.now() - started),
-      time_to_first_token_ms: null,
-      input_tokens: 30,
-      output_tokens: 30,
-      total_tokens: 60,
-      cost_usd: 0.0000225,
-      usage_source: 'provider' as const,
-      stream: false,
-      stream_status: null,
-      error: null,
-      environment: 'bench',
-      session_id: null,
-      release: null,
-      prompt_version: 'bench',
-      model_parameters: { max_tokens: 600 },
-    },
-    settlement: reservation && { reservation, used: { tokens: 60, cost: 0.0000225 } },
-  };
-  // The minimal budget's settlement is its one write beside the store function's call.
-  const stored =
-    budget === 'minimal'
-      ? q`select stored.id, ${minimalBudgetWrite(userId)} as settled
-          from ${aiCoach.store(input).call(traceArgument(trace), traceSettlement(null))} as stored`
-      : q`select stored.id from ${storeCall(aiCoach, input, trace)} as stored`;
-  await run(sql, stored, inline);
-  return Response.json({ reply: text, messageId: entityId, traceId });
+  const [stored] = await run<{ id: string }[]>(sql, storeStatement(call, budget), inline);
+  return Response.json({ reply: text, messageId: stored?.id });
 }
 
-const floorBudgets: Record<string, Budget> = {
+const floorBudgets: Record<string, BudgetVariant> = {
   '/floor': 'as-deployed',
   '/floor-no-budget': 'none',
   '/floor-min-budget': 'minimal',
