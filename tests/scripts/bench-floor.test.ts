@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/free-port.ts';
 import { type MockLlm, startMockLlm } from '../../local/mock-llm.ts';
+import { benchBudgetCpu } from '../../scripts/bench-budget-cpu.ts';
 import { benchUsers } from '../../scripts/lib/bench-users.ts';
 import { type FunctionsServer, startFunctionsServer } from '../../scripts/lib/functions-server.ts';
 import { projectRoot } from '../../scripts/lib/project.ts';
@@ -107,5 +108,22 @@ describe('the floor server of the benchmark', () => {
         counter: 2 * call,
       });
     }
+  });
+
+  it('measures the same statements one call at a time in the budget-cpu part, settling what it reserves', async () => {
+    const result = await benchBudgetCpu(db.url, 1);
+    expect(result.rows.map((row) => [row.budget, row.calls])).toEqual([
+      ['as-deployed', 50],
+      ['none', 50],
+      ['minimal', 50],
+    ]);
+    expect(result.rows.find((row) => row.budget === 'none')?.addedCpuMs).toBe(0);
+    for (const row of result.rows) expect(row.wallMs).toBeGreaterThan(0);
+    // benchUsers(…, 1) is users[0]: its as-deployed calls (150 with the warm-up) all settled.
+    const [day] = await db.sql<{ reserved: string; used: string }[]>`
+      select tokens_reserved::text as reserved, tokens_used::text as used
+      from public.budget_usage where user_id = ${users[0] as string}
+    `;
+    expect(day).toEqual({ reserved: '0', used: String(150 * 60) });
   });
 });
