@@ -1,9 +1,10 @@
 /**
- * Per-user budgets (migration 20251130000004): the most a call can cost is
- * reserved in the rate-limit statement, before the LLM is called, and replaced
- * by what it really cost in the statement that stores its trace. Parallel
- * calls queue on the user's budget rows, so the reservations together never
- * pass a limit.
+ * Per-user budgets (migrations 20251130000004 and 20251130000006): the most
+ * a call can cost is reserved in the rate-limit statement, before the LLM is
+ * called, and replaced by what it really cost in the statement that stores
+ * its trace. Parallel calls queue on the user's day row (and, under a month
+ * limit, on an advisory lock of the user's), so the reservations together
+ * never pass a limit.
  *
  * The reservation is an upper estimate: the prompt as sent (system, the
  * body's text, and the context the rate-limit statement reads, measured there
@@ -171,8 +172,8 @@ export function budgetHeaders(answer: BudgetAnswer | null | undefined, now: Date
  * The reservation and what the call used, as a public.budget_settlement for
  * the function that stores the call's trace (record_coach_trace), which
  * replaces the one by the other: one trace per call, so it settles exactly
- * once (the CHECKs on budget_usage would refuse a second time), locking day,
- * then month, like the reservation.
+ * once (the CHECKs on budget_usage would refuse a second time), in the day
+ * row it was reserved in (a month is the sum of its days).
  */
 export function settlementArgument(
   reservation: BudgetReservation,
