@@ -4,6 +4,22 @@
  * Replies are deterministic and usage numbers realistic (about four characters
  * a token). Latency and failures are configurable while it runs, for tests,
  * the benchmark and the offline `npm start`.
+ *
+ * Where the wire formats come from (the SDKs the functions use, as installed:
+ * openai 7.57.0, @anthropic-ai/sdk 1.12.0), and the tests that hold them are
+ * the real SDKs talking to this server:
+ *  - OpenAI chat completion and chunk shapes: resources/chat/completions/
+ *    completions.d.ts (ChatCompletion, ChatCompletionChunk: with
+ *    `stream_options.include_usage` the last chunk before `data: [DONE]` has
+ *    empty `choices` and the whole request's `usage`); the SSE framing and the
+ *    `[DONE]` sentinel: core/streaming.js.
+ *  - Anthropic message and stream events (message_start with input usage,
+ *    content_block_start/delta/stop, message_delta with output usage,
+ *    message_stop): resources/messages/messages.d.ts and lib/MessageStream.js;
+ *    error bodies `{type: 'error', error: {type, message}}` with the types of
+ *    resources/shared.d.ts (rate_limit_error, api_error).
+ *  - Retry hints: both SDKs' client.js read `retry-after-ms` first, then
+ *    `Retry-After` (seconds or a date), and honour `x-should-retry`.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -16,7 +32,7 @@ export interface MockFailure {
   times?: number;
   /** Sent as Retry-After (seconds). */
   retryAfterSeconds?: number;
-  /** Sent as retry-after-ms, as OpenAI and Anthropic do. */
+  /** Sent as retry-after-ms, which both SDKs read before Retry-After (client.js). */
   retryAfterMs?: number;
 }
 

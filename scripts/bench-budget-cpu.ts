@@ -13,6 +13,7 @@
  */
 import postgres from 'postgres';
 import { run } from '../supabase/functions/_shared/db/statement.ts';
+import { round } from './lib/bench-stats.ts';
 import { benchUsers } from './lib/bench-users.ts';
 import {
   BUDGET_VARIANTS,
@@ -90,7 +91,6 @@ export async function benchBudgetCpu(
       return { cpu: total.cpu / total.calls, wall: total.wall / total.calls, calls: total.calls };
     };
     const none = perCall('none').cpu;
-    const round3 = (value: number) => Math.round(value * 1000) / 1000;
     return {
       rounds,
       rows: BUDGET_VARIANTS.map((budget) => {
@@ -98,9 +98,9 @@ export async function benchBudgetCpu(
         return {
           budget,
           calls,
-          backendCpuMs: round3(cpu),
-          wallMs: round3(wall),
-          addedCpuMs: round3(cpu - none),
+          backendCpuMs: round(cpu, 3),
+          wallMs: round(wall, 3),
+          addedCpuMs: round(cpu - none, 3),
         };
       }),
     };

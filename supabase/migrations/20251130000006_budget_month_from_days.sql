@@ -53,7 +53,8 @@ declare
   v_cost numeric := coalesce(p_cost, 0);
   v_month_used numeric := 0;
   v_month_reserved numeric := 0;
-  v_day_fits boolean;
+  v_month_ok boolean;
+  v_reserved boolean := false;
   v_refused text;
   d record;
 begin
@@ -92,8 +93,9 @@ begin
   -- The day: one upsert that reserves only if the day stays within its
   -- limits and the month has room, and locks the day row either way, so
   -- concurrent reservations of one user queue here.
-  v_day_fits := (v_plan.tpd is null or p_tokens <= v_plan.tpd) and (v_plan.cpd is null or v_cost <= v_plan.cpd);
-  if v_day_fits and (v_plan.cpm is null or v_month_used + v_month_reserved + v_cost <= v_plan.cpm) then
+  v_month_ok := v_plan.cpm is null or v_month_used + v_month_reserved + v_cost <= v_plan.cpm;
+  if (v_plan.tpd is null or p_tokens <= v_plan.tpd) and (v_plan.cpd is null or v_cost <= v_plan.cpd)
+     and v_month_ok then
     insert into public.budget_usage as u
       (user_id, window_kind, window_start, tokens_reserved, cost_reserved, updated_at)
     values (p_user_id, 'day', v_day, p_tokens, v_cost, p_now)
@@ -104,29 +106,22 @@ begin
     where (v_plan.tpd is null or u.tokens_used + u.tokens_reserved + excluded.tokens_reserved <= v_plan.tpd)
       and (v_plan.cpd is null or u.cost_used + u.cost_reserved + excluded.cost_reserved <= v_plan.cpd)
     returning u.tokens_used, u.tokens_reserved, u.cost_used, u.cost_reserved into d;
-    if not found then
-      select case
-          when v_plan.tpd is not null and u.tokens_used + u.tokens_reserved + p_tokens > v_plan.tpd
-          then 'tokens_per_day' else 'cost_usd_per_day' end
-      into v_refused
-      from public.budget_usage u
-      where u.user_id = p_user_id and u.window_kind = 'day' and u.window_start = v_day;
-    end if;
-  elsif not v_day_fits then
-    v_refused := case when v_plan.tpd is not null and p_tokens > v_plan.tpd
-      then 'tokens_per_day' else 'cost_usd_per_day' end;
-  else
-    -- The month has no room; a day limit that refuses too is named first.
+    v_reserved := found;
+  end if;
+  if not v_reserved then
+    -- Which limit refuses: a day limit is named before the month's.
     select case
-        when v_plan.tpd is not null and u.tokens_used + u.tokens_reserved + p_tokens > v_plan.tpd
+        when v_plan.tpd is not null and coalesce(u.tokens_used + u.tokens_reserved, 0) + p_tokens > v_plan.tpd
         then 'tokens_per_day'
-        when v_plan.cpd is not null and u.cost_used + u.cost_reserved + v_cost > v_plan.cpd
+        when v_plan.cpd is not null and coalesce(u.cost_used + u.cost_reserved, 0) + v_cost > v_plan.cpd
         then 'cost_usd_per_day'
+        when v_month_ok then 'cost_usd_per_day' -- the month had room: the day refused
+        else 'cost_usd_per_month'
       end
     into v_refused
-    from public.budget_usage u
-    where u.user_id = p_user_id and u.window_kind = 'day' and u.window_start = v_day;
-    v_refused := coalesce(v_refused, 'cost_usd_per_month');
+    from (select 1) one
+    left join public.budget_usage u
+      on u.user_id = p_user_id and u.window_kind = 'day' and u.window_start = v_day;
   end if;
 
   if v_refused = 'cost_usd_per_month' then

@@ -22,7 +22,7 @@ import { describeError, isUnavailable, isUnknownUser } from '../http/errors.ts';
 import { storable } from '../http/validation.ts';
 import type { LlmResult, LlmUsage } from '../llm/types.ts';
 import type { CoachDeps } from './deps.ts';
-import type { CoachKind, StoredRow, StoreInput } from './kind.ts';
+import type { CoachKind, StoredRow, StoreInput, StoreStatement } from './kind.ts';
 import { type TraceRecord, traceArgument, traceSettlement } from './trace.ts';
 import { type CallRecord, successTrace } from './trace-builders.ts';
 
@@ -44,33 +44,33 @@ export function storeCall<Body extends AnyBody>(
   input: StoreInput<Body>,
   trace: TraceRecord | null,
 ): Statement {
-  return kind.store(input).call(traceArgument(trace), traceSettlement(trace));
+  return callOf(kind.store(input), trace);
 }
 
-function storeStatement<Body extends AnyBody>(
-  kind: CoachKind<Body>,
-  input: StoreInput<Body>,
-  trace: TraceRecord | null,
-): Statement {
-  return q`select stored.* from ${storeCall(kind, input, trace)} as stored`;
+function callOf(storage: StoreStatement, trace: TraceRecord | null): Statement {
+  return storage.call(traceArgument(trace), traceSettlement(trace));
 }
 
-async function store<Body extends AnyBody>(
+function storeStatement(storage: StoreStatement, trace: TraceRecord | null): Statement {
+  return q`select stored.* from ${callOf(storage, trace)} as stored`;
+}
+
+async function store(
   deps: CoachDeps,
-  kind: CoachKind<Body>,
-  input: StoreInput<Body>,
+  storage: StoreStatement,
   trace: TraceRecord | null,
+  entityType: string,
 ): Promise<StoredRow> {
   const [row] = await withinDeadline(
     deps.sql,
     () =>
-      run<StoredRow[]>(deps.sql, storeStatement(kind, input, trace), {
+      run<StoredRow[]>(deps.sql, storeStatement(storage, trace), {
         prepare: deps.config.dbPrepare,
       }),
     deps.config.dbTimeoutMs,
     'storing the reply',
   );
-  if (!row) throw new Error(`storing the ${kind.entityType} returned no row`);
+  if (!row) throw new Error(`storing the ${entityType} returned no row`);
   return row;
 }
 
@@ -106,10 +106,12 @@ export async function storeReply<Body extends AnyBody>(
     now: deps.clock.now(),
     sessionId: call.sessionId,
   };
-  const { fields } = kind.store(input);
+  // One storage for every attempt: the same ids whether it lands now, alone or later.
+  const storage = kind.store(input);
+  const { fields } = storage;
   const storableTrace = deps.traces.storable(trace.record);
   try {
-    const row = await store(deps, kind, input, storableTrace);
+    const row = await store(deps, storage, storableTrace, kind.entityType);
     return { reply, fields: fields(row), stored: true, usage: trace.usage };
   } catch (combinedError) {
     // A deleted user's reply cannot be stored alone either.
@@ -124,7 +126,7 @@ export async function storeReply<Body extends AnyBody>(
       deps.traces.persist({
         traceId: call.traceId,
         attemptedBefore: true,
-        statement: storeStatement(kind, input, storableTrace),
+        statement: storeStatement(storage, storableTrace),
         record: { endpoint: kind.endpoint, store: input, trace: storableTrace },
       });
       return { reply, fields: fields(null), stored: false, usage: trace.usage };
@@ -138,7 +140,7 @@ export async function storeReply<Body extends AnyBody>(
   }
   let row: StoredRow;
   try {
-    row = await store(deps, kind, input, null);
+    row = await store(deps, storage, null, kind.entityType);
   } catch (error) {
     throw recordUnstored(deps, trace.record, error);
   }
