@@ -82,9 +82,19 @@ export interface PathResult {
   cpuPerRequest: Record<string, number> | null;
 }
 
+/** Unmeasured requests each client sends to a path before each of its rounds. */
+export const WARM_UP_PER_CLIENT = 1;
+
 /**
  * Measures several paths in alternating rounds, so a slow spell of the
- * machine falls on all of them rather than on one.
+ * machine falls on all of them rather than on one. Before each of its
+ * rounds a path is warmed at the round's concurrency, unmeasured, so that
+ * every round measures a path under way, as under steady load, and none
+ * pays for connections closed while the other paths ran: Node servers
+ * close idle keep-alive connections after 5 s (the mock, Portkey and
+ * Portkey's own to the mock), and the functions' Postgres pool closes its
+ * connections after 20 s idle (reopening ten at once, at 16 clients, took
+ * 200 to 380 ms here).
  */
 export async function interleavedRounds(
   options: { rounds: number; clients: number; perClient: number },
@@ -94,6 +104,7 @@ export async function interleavedRounds(
   const cpu = new Map<string, Record<string, number> | null>(paths.map((path) => [path.name, {}]));
   for (let round = 0; round < options.rounds; round += 1) {
     for (const path of paths) {
+      await load(options.clients, WARM_UP_PER_CLIENT, path.request);
       const before = await path.cpu?.();
       samples
         .get(path.name)

@@ -6,7 +6,12 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../local/free-port.ts';
-import { distribution, markdownTable } from '../../scripts/lib/bench-stats.ts';
+import {
+  distribution,
+  interleavedRounds,
+  markdownTable,
+  WARM_UP_PER_CLIENT,
+} from '../../scripts/lib/bench-stats.ts';
 import { cpuMs, treeCpuMs } from '../../scripts/lib/cpu.ts';
 import { startMockLlmProcess } from '../../scripts/lib/mock-llm-process.ts';
 import { peerRow } from '../../scripts/lib/peer-report.ts';
@@ -109,6 +114,48 @@ describe('benchmark statistics', () => {
     expect(noisy.ratio.p50).toBeNull();
     expect(noisy.target).toEqual({ p50: 'FAIL', p99: 'FAIL' });
     expect(peerRow(1, at(50, 60), at(52, 70), at(60, 90)).target).toBeNull();
+  });
+
+  it('warms each path at the round’s concurrency before each of its rounds, and keeps no warm-up sample', async () => {
+    const clients = 5;
+    const perClient = 3;
+    const log: { path: string; inFlight: number }[] = [];
+    const path = (name: string) => {
+      let inFlight = 0;
+      return {
+        name,
+        request: async () => {
+          inFlight += 1;
+          log.push({ path: name, inFlight });
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          inFlight -= 1;
+        },
+      };
+    };
+    const measured = await interleavedRounds({ rounds: 2, clients, perClient }, [
+      path('a'),
+      path('b'),
+    ]);
+    const warmUp = clients * WARM_UP_PER_CLIENT;
+    const round = clients * perClient;
+    // a warmed then measured, b warmed then measured; twice.
+    const blocks = [];
+    for (let start = 0; start < log.length; ) {
+      const name = log[start]?.path;
+      let end = start;
+      while (end < log.length && log[end]?.path === name) end += 1;
+      blocks.push({ name, size: end - start });
+      start = end;
+    }
+    expect(blocks).toEqual([
+      { name: 'a', size: warmUp + round },
+      { name: 'b', size: warmUp + round },
+      { name: 'a', size: warmUp + round },
+      { name: 'b', size: warmUp + round },
+    ]);
+    expect(Math.max(...log.slice(0, warmUp).map((entry) => entry.inFlight))).toBe(clients);
+    expect(measured.get('a')?.samples).toHaveLength(2 * round);
+    expect(measured.get('b')?.samples).toHaveLength(2 * round);
   });
 
   it('prints a Markdown table with n/a for unknown cells', () => {
