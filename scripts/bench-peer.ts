@@ -16,7 +16,9 @@
  *  - floor-no-budget and floor-min-budget: the floor without the budget, and
  *    with only the least an exact budget must write (one row of the user's
  *    when it reserves, one when it settles): what budgets cost on the floor,
- *    and what no exact budget can cost less than.
+ *    and what no exact budget can cost less than;
+ *  - floor-sdk: the floor with the LLM called through the official OpenAI
+ *    SDK, as the functions call it: what the SDK costs over a plain fetch.
  *
  * Portkey's gateway, @portkey-ai/gateway 1.15.2 (read from its build/start-server.js):
  *  - Started as `node build/start-server.js --port=N --headless` (no UI, no
@@ -66,8 +68,9 @@ export const REFERENCES = [
   'floor',
   'floor-no-budget',
   'floor-min-budget',
+  'floor-sdk',
 ] as const;
-const FLOORS = ['floor', 'floor-no-budget', 'floor-min-budget'] as const;
+const FLOORS = ['floor', 'floor-no-budget', 'floor-min-budget', 'floor-sdk'] as const;
 export type Reference = (typeof REFERENCES)[number];
 
 /** A reference path's overhead over the direct one and its CPU, at one client count. */
@@ -98,8 +101,22 @@ const LLM_BODY = JSON.stringify({
 });
 const COACH_BODY = JSON.stringify({ message: MESSAGE });
 
+/**
+ * A connection kept alive by the load generator and closed by a Node server
+ * (the mock, Portkey: 5 s idle) just as it is reused: the request never
+ * reached the server. Node's fetch retries that only for idempotent methods.
+ */
+const closedWhileIdle = (error: Error) =>
+  (error.cause as { code?: string } | undefined)?.code === 'UND_ERR_SOCKET' &&
+  /other side closed/.test(String(error.cause));
+
 async function post(url: string, headers: Record<string, string>, body: string): Promise<void> {
-  const res = await fetch(url, { method: 'POST', headers, body });
+  const send = () => fetch(url, { method: 'POST', headers, body });
+  const res = await send()
+    .catch((error: Error) => (closedWhileIdle(error) ? send() : Promise.reject(error)))
+    .catch((error: Error) => {
+      throw new Error(`${url}: ${error.message} (${String(error.cause)})`);
+    });
   if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
   await res.arrayBuffer();
 }

@@ -15,6 +15,10 @@
  *                do in those statements: one atomic write of a row of the
  *                user's when it reserves, one when it settles. What budgets
  *                cannot cost less than.
+ *   POST /floor-sdk: /floor with the LLM called as the functions call it:
+ *                the official OpenAI SDK with the functions' retries and
+ *                deadline around it (_shared/llm/provider.ts) and their
+ *                system prompt. What the SDK costs is this minus /floor.
  *
  * The statements are scripts/lib/coach-statements.ts's.
  *
@@ -24,7 +28,10 @@
  * (so that BENCH_DENO_CPU_PROF's profile is written).
  */
 import postgres from 'postgres';
+import { SYSTEM_PROMPTS } from '../../supabase/functions/_shared/coach/prompts.ts';
 import { run } from '../../supabase/functions/_shared/db/statement.ts';
+import { createLlmProvider } from '../../supabase/functions/_shared/llm/provider.ts';
+import type { ChatMessage } from '../../supabase/functions/_shared/llm/types.ts';
 import { type BudgetVariant, countStatement, storeStatement } from '../lib/coach-statements.ts';
 
 const env = (name: string) => {
@@ -47,7 +54,27 @@ async function callLlm(body: string): Promise<{ text: string; usage: unknown }> 
   return { text: answer.choices[0].message.content, usage: answer.usage };
 }
 
-async function floor(body: string, userId: string, budget: BudgetVariant): Promise<Response> {
+const sdk = createLlmProvider({
+  provider: 'openai',
+  apiKey: 'bench',
+  baseUrl: env('OPENAI_BASE_URL'),
+  model: 'gpt-4o-mini',
+  timeoutMs: 30_000,
+  deadlineMs: 60_000,
+  maxRetries: 0,
+  maxOutputTokens: 600,
+});
+
+async function callSdk(body: string, signal: AbortSignal): Promise<{ text: string }> {
+  const { model, messages } = JSON.parse(body) as { model: string; messages: ChatMessage[] };
+  const system = SYSTEM_PROMPTS.ai_coach_message;
+  return sdk.complete({ system, messages, model, maxOutputTokens: 600, signal });
+}
+
+type LlmCall = 'fetch' | 'sdk';
+
+async function floor(req: Request, userId: string, budget: BudgetVariant, llm: LlmCall) {
+  const body = await req.text();
   const message = JSON.parse(body).messages.at(-1).content as string;
   const receivedAt = new Date();
   const [counted] = await run<{ budget: unknown }[]>(
@@ -56,7 +83,7 @@ async function floor(body: string, userId: string, budget: BudgetVariant): Promi
     inline,
   );
   const started = performance.now();
-  const { text } = await callLlm(body);
+  const { text } = llm === 'sdk' ? await callSdk(body, req.signal) : await callLlm(body);
   const call = {
     userId,
     message,
@@ -69,10 +96,11 @@ async function floor(body: string, userId: string, budget: BudgetVariant): Promi
   return Response.json({ reply: text, messageId: stored?.id });
 }
 
-const floorBudgets: Record<string, BudgetVariant> = {
-  '/floor': 'as-deployed',
-  '/floor-no-budget': 'none',
-  '/floor-min-budget': 'minimal',
+const floors: Record<string, { budget: BudgetVariant; llm: LlmCall }> = {
+  '/floor': { budget: 'as-deployed', llm: 'fetch' },
+  '/floor-no-budget': { budget: 'none', llm: 'fetch' },
+  '/floor-min-budget': { budget: 'minimal', llm: 'fetch' },
+  '/floor-sdk': { budget: 'as-deployed', llm: 'sdk' },
 };
 
 Deno.serve(
@@ -83,12 +111,11 @@ Deno.serve(
   },
   async (req) => {
     const { pathname } = new URL(req.url);
-    const body = await req.text();
-    if (pathname === '/proxy') return Response.json(await callLlm(body));
-    const budget = floorBudgets[pathname];
-    if (budget) {
+    if (pathname === '/proxy') return Response.json(await callLlm(await req.text()));
+    const route = floors[pathname];
+    if (route) {
       const client = Number(req.headers.get('x-bench-client') ?? 0);
-      return floor(body, userIds[client % userIds.length] as string, budget);
+      return floor(req, userIds[client % userIds.length] as string, route.budget, route.llm);
     }
     return new Response('not found', { status: 404 });
   },

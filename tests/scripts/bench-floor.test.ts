@@ -28,7 +28,7 @@ const LLM_BODY = JSON.stringify({
 beforeAll(async () => {
   db = await createTestDatabase();
   mock = await startMockLlm();
-  users = await benchUsers(db.url, 4);
+  users = await benchUsers(db.url, 5);
   server = await startFunctionsServer({
     port: await freePort(),
     script: join(projectRoot, 'scripts', 'deno', 'bench-floor.ts'),
@@ -108,6 +108,19 @@ describe('the floor server of the benchmark', () => {
         counter: 2 * call,
       });
     }
+  });
+
+  it('calls the LLM through the SDK with the system prompt, and stores and settles as /floor, on /floor-sdk', async () => {
+    mock.reset();
+    const answer = await post('/floor-sdk', 4);
+    expect(answer.status).toBe(200);
+    expect(mock.requests).toHaveLength(1);
+    const sent = mock.requests[0]?.body as { messages: { role: string; content: string }[] };
+    expect(sent.messages.map((message) => message.role)).toEqual(['system', 'user']);
+    expect(sent.messages[0]?.content).toContain('personal coach');
+    const rows = await rowsOf(users[4] as string);
+    expect(rows.traces).toBe(1);
+    expect(rows.budget).toEqual([{ window_kind: 'day', tokens_used: '60', tokens_reserved: '0' }]);
   });
 
   it('measures the same statements one call at a time in the budget-cpu part, settling what it reserves', async () => {
