@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type MockLlm, startMockLlm } from '../../local/mock-llm.ts';
 import { createBudgetHandler } from '../../supabase/functions/_shared/budget/handler.ts';
+import { tokensUpperEstimate } from '../../supabase/functions/_shared/budget/reservation.ts';
 import { aiCoach } from '../../supabase/functions/_shared/coach/kinds/ai-coach.ts';
 import { asUser } from '../../supabase/functions/_shared/db/as-user.ts';
 import { type CoachFixture, coachFixture, parseSse, post } from '../support/coach-fixture.ts';
@@ -268,6 +269,26 @@ describe('the reservation', () => {
     expect(done?.event).toBe('done');
     const trace = await traceOf(String(done?.data.traceId));
     expect((await usage(user.id))?.tokensUsed).toBe(trace?.total_tokens);
+  });
+});
+
+describe('the token estimate', () => {
+  it('counts as its SQL twin does, in every script (the reservation adds both)', async () => {
+    const texts = [
+      '',
+      'plain ASCII, a short sentence.',
+      'Café, naïve, Ærøskøbing',
+      '今日は20分歩きました。ストレッチは忘れました。',
+      'Emoji 🏃‍♀️💪 and flags 🇯🇵',
+      'mixed: abc 日本 😀 é',
+      'a lone \ud800 surrogate',
+    ];
+    const [row] = await db.sql<{ counts: number[] }[]>`
+      select array_agg(public.tokens_upper_estimate(t) order by i) as counts
+      from unnest(${texts}::text[]) with ordinality as x(t, i)
+    `;
+    expect(texts.map(tokensUpperEstimate)).toEqual(row?.counts);
+    expect(tokensUpperEstimate('今日は')).toBe(4);
   });
 });
 

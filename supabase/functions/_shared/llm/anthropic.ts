@@ -10,6 +10,7 @@ import Anthropic, {
 } from '@anthropic-ai/sdk';
 import type { LlmConfig } from '../config.ts';
 import { toLlmError } from './errors.ts';
+import { sdkFetch } from './sdk-fetch.ts';
 import {
   LlmError,
   type LlmProvider,
@@ -27,6 +28,7 @@ export function createAnthropicProvider(config: LlmConfig): LlmProvider {
     timeout: config.timeoutMs,
     // One attempt per call here: retry.ts retries, within the call's deadline.
     maxRetries: 0,
+    fetch: sdkFetch,
   });
   const requestOptions = (request: LlmRequest) => ({
     signal: request.signal,

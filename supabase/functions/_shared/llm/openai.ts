@@ -12,6 +12,7 @@ import OpenAI, {
 } from 'openai';
 import type { LlmConfig } from '../config.ts';
 import { toLlmError } from './errors.ts';
+import { sdkFetch } from './sdk-fetch.ts';
 import {
   LlmError,
   type LlmProvider,
@@ -29,6 +30,7 @@ export function createOpenAiProvider(config: LlmConfig): LlmProvider {
     timeout: config.timeoutMs,
     // One attempt per call here: retry.ts retries, within the call's deadline.
     maxRetries: 0,
+    fetch: sdkFetch,
   });
   // api.openai.com wants max_completion_tokens (reasoning models refuse
   // max_tokens); compatible servers mostly know only max_tokens.

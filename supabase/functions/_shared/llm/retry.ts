@@ -41,13 +41,26 @@ interface CallDeadline {
 
 function startDeadline(deadlineMs: number, callerSignal: AbortSignal | undefined): CallDeadline {
   const endsAt = performance.now() + deadlineMs;
-  const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(), deadlineMs);
+  // One controller for both causes, with a listener on the caller's signal:
+  // cheaper per call than AbortSignal.any, whose dependent signal is tracked
+  // through weak references until it is collected.
+  const ended = new AbortController();
+  let passed = false;
+  const timer = setTimeout(() => {
+    passed = true;
+    ended.abort();
+  }, deadlineMs);
+  const onCallerAbort = () => ended.abort(callerSignal?.reason);
+  if (callerSignal?.aborted) onCallerAbort();
+  else callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
   return {
-    signal: callerSignal ? AbortSignal.any([callerSignal, deadline.signal]) : deadline.signal,
+    signal: ended.signal,
     msLeft: () => endsAt - performance.now(),
-    passed: () => deadline.signal.aborted,
-    clear: () => clearTimeout(timer),
+    passed: () => passed,
+    clear: () => {
+      clearTimeout(timer);
+      callerSignal?.removeEventListener('abort', onCallerAbort);
+    },
   };
 }
 
