@@ -3,9 +3,9 @@
  * platform's own fetch, with the request's headers handed over as a plain
  * record instead of the Headers object the SDKs build. The request is the
  * same, header for header; what changes is Deno's cost of reading them: its
- * fetch converts a Headers init through WebIDL's generic sequence path, a
- * record through the record path (measured in Deno 2 with the SDK's twelve
- * headers: about 25 µs a request against 7.5 µs).
+ * fetch converts a Headers init through WebIDL's generic sequence path. In
+ * the functions server's CPU profile at 16 clients that conversion took
+ * 0.084 ms a call with the SDK's Headers, 0.007 ms with the record.
  */
 export function sdkFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
   const headers = init?.headers;
