@@ -11,6 +11,7 @@
  */
 import { startAiCoachBenchServer } from './lib/ai-coach-bench-server.ts';
 import {
+  benchPost,
   type Distribution,
   distribution,
   interleavedRounds,
@@ -92,15 +93,14 @@ export async function benchOverhead(
   const conversations = new Map<number, string>();
   const viaFunction = async (client: number) => {
     const conversationId = options.conversation ? conversations.get(client) : undefined;
-    const res = await fetch(`${server.url}/functions/v1/ai-coach`, {
-      method: 'POST',
-      headers: {
+    const res = await benchPost(
+      `${server.url}/functions/v1/ai-coach`,
+      {
         authorization: `Bearer ${aiCoach.tokens[client]}`,
         'content-type': 'application/json',
       },
-      body: JSON.stringify({ message: MESSAGE, conversationId }),
-    });
-    if (res.status !== 200) throw new Error(`ai-coach answered ${res.status}: ${await res.text()}`);
+      JSON.stringify({ message: MESSAGE, conversationId }),
+    );
     const answer = (await res.json()) as { conversationId: string };
     if (options.conversation) conversations.set(client, answer.conversationId);
     for (const phase of (res.headers.get('server-timing') ?? '').split(', ')) {
@@ -112,15 +112,15 @@ export async function benchOverhead(
     }
   };
   const direct = async () => {
-    const res = await fetch(`${mock.openaiBaseUrl}/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: 'Bearer bench', 'content-type': 'application/json' },
-      body: JSON.stringify({
+    const res = await benchPost(
+      `${mock.openaiBaseUrl}/chat/completions`,
+      { authorization: 'Bearer bench', 'content-type': 'application/json' },
+      JSON.stringify({
         model: 'gpt-4o-mini',
         messages: [{ role: 'user', content: MESSAGE }],
         max_completion_tokens: 600,
       }),
-    });
+    );
     await res.arrayBuffer();
   };
 

@@ -47,6 +47,7 @@ import { join } from 'node:path';
 import { freePort } from '../local/free-port.ts';
 import { startAiCoachBenchServer } from './lib/ai-coach-bench-server.ts';
 import {
+  benchPost,
   type Distribution,
   distribution,
   interleavedRounds,
@@ -101,24 +102,8 @@ const LLM_BODY = JSON.stringify({
 });
 const COACH_BODY = JSON.stringify({ message: MESSAGE });
 
-/**
- * A connection kept alive by the load generator and closed by a Node server
- * (the mock, Portkey: 5 s idle) just as it is reused: the request never
- * reached the server. Node's fetch retries that only for idempotent methods.
- */
-const closedWhileIdle = (error: Error) =>
-  (error.cause as { code?: string } | undefined)?.code === 'UND_ERR_SOCKET' &&
-  /other side closed/.test(String(error.cause));
-
 async function post(url: string, headers: Record<string, string>, body: string): Promise<void> {
-  const send = () => fetch(url, { method: 'POST', headers, body });
-  const res = await send()
-    .catch((error: Error) => (closedWhileIdle(error) ? send() : Promise.reject(error)))
-    .catch((error: Error) => {
-      throw new Error(`${url}: ${error.message} (${String(error.cause)})`);
-    });
-  if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
-  await res.arrayBuffer();
+  await (await benchPost(url, headers, body)).arrayBuffer();
 }
 
 function portkeyVersion(): string {
@@ -298,11 +283,8 @@ export async function benchPeer(
       })),
     ];
 
-    // Warm up every path (JIT, connection pools at the widest concurrency, Deno's module cache).
-    for (const path of paths) {
-      await load(4, 10, path.request);
-      await load(maxClients, 2, path.request);
-    }
+    // Warm up every path (JIT, Deno's module cache); each round warms its own concurrency.
+    for (const path of paths) await load(4, 10, path.request);
     const rows: PeerRow[] = [];
     const references: ReferenceResult[] = [];
     for (const clients of options.concurrency) {

@@ -10,6 +10,7 @@
 import { join } from 'node:path';
 import { freePort } from '../local/free-port.ts';
 import {
+  benchPost,
   type Distribution,
   distribution,
   interleavedRounds,
@@ -58,12 +59,11 @@ export async function benchReference(
     max_completion_tokens: 600,
   });
   const post = (url: string) => async () => {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer bench' },
+    const res = await benchPost(
+      url,
+      { 'content-type': 'application/json', authorization: 'Bearer bench' },
       body,
-    });
-    if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
+    );
     await res.arrayBuffer();
   };
   const denoCpu = async () => ({ deno: await cpuMs({ pid: server.process.pid as number }) });

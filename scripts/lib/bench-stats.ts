@@ -38,6 +38,35 @@ export function overheadOf(path: Distribution, base: Distribution): Omit<Distrib
   };
 }
 
+/**
+ * A connection kept alive by the load generator and closed by a Node server
+ * (the mock, Portkey: 5 s idle) just as it is reused: the request never
+ * reached the server. Node's fetch sends again only idempotent methods.
+ */
+const closedWhileIdle = (error: Error) =>
+  (error.cause as { code?: string } | undefined)?.code === 'UND_ERR_SOCKET' &&
+  /other side closed/.test(String(error.cause));
+
+/**
+ * A benchmark's POST: sent again once when a Node server closed its
+ * kept-alive connection as it was reused; any other failure names its cause.
+ * The answer must be 200.
+ */
+export async function benchPost(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<Response> {
+  const send = () => fetch(url, { method: 'POST', headers, body });
+  const res = await send()
+    .catch((error: Error) => (closedWhileIdle(error) ? send() : Promise.reject(error)))
+    .catch((error: Error) => {
+      throw new Error(`${url}: ${error.message} (${String(error.cause)})`);
+    });
+  if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
+  return res;
+}
+
 /** Runs `clients` loops of `perClient` sequential requests; returns each request's latency in ms. */
 export async function load(
   clients: number,

@@ -4,9 +4,12 @@
  * accounting from /proc, and the peer table's ratios and verdicts.
  */
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../local/free-port.ts';
 import {
+  benchPost,
   distribution,
   interleavedRounds,
   markdownTable,
@@ -156,6 +159,28 @@ describe('benchmark statistics', () => {
     expect(Math.max(...log.slice(0, warmUp).map((entry) => entry.inFlight))).toBe(clients);
     expect(measured.get('a')?.samples).toHaveLength(2 * round);
     expect(measured.get('b')?.samples).toHaveLength(2 * round);
+  });
+
+  it('sends a POST again when the server closed the connection before answering, and no other failure', async () => {
+    let requests = 0;
+    const server = createServer((req, res) => {
+      requests += 1;
+      // The first request meets a connection the server drops, as an idle close would.
+      if (requests === 1) return req.socket.destroy();
+      res.writeHead(req.url === '/fails' ? 500 : 200).end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const res = await benchPost(`${url}/`, {}, '{}');
+      expect(await res.text()).toBe('ok');
+      expect(requests).toBe(2);
+      await expect(benchPost(`${url}/fails`, {}, '{}')).rejects.toThrow('answered 500');
+      expect(requests).toBe(3);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('prints a Markdown table with n/a for unknown cells', () => {
