@@ -18,7 +18,10 @@
  *    when it reserves, one when it settles): what budgets cost on the floor,
  *    and what no exact budget can cost less than;
  *  - floor-sdk: the floor with the LLM called through the official OpenAI
- *    SDK, as the functions call it: what the SDK costs over a plain fetch.
+ *    SDK, as the functions call it: what the SDK costs over a plain fetch;
+ *  - ai-coach-fetch: ai-coach as deployed but with the LLM called by a plain
+ *    fetch instead of the SDK (scripts/deno/bench-coach-fetch.ts): what the
+ *    SDK costs ai-coach itself.
  *
  * Portkey's gateway, @portkey-ai/gateway 1.15.2 (read from its build/start-server.js):
  *  - Started as `node build/start-server.js --port=N --headless` (no UI, no
@@ -45,7 +48,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../local/free-port.ts';
-import { startAiCoachBenchServer } from './lib/ai-coach-bench-server.ts';
+import { type AiCoachBenchServer, startAiCoachBenchServer } from './lib/ai-coach-bench-server.ts';
 import {
   benchPost,
   type Distribution,
@@ -70,6 +73,7 @@ export const REFERENCES = [
   'floor-no-budget',
   'floor-min-budget',
   'floor-sdk',
+  'ai-coach-fetch',
 ] as const;
 const FLOORS = ['floor', 'floor-no-budget', 'floor-min-budget', 'floor-sdk'] as const;
 export type Reference = (typeof REFERENCES)[number];
@@ -174,6 +178,15 @@ export async function benchPeer(
         })
       : null;
     if (budgetsOff) stops.unshift(() => budgetsOff.stop());
+    const coachFetch = wants.has('ai-coach-fetch')
+      ? await startAiCoachBenchServer(databaseUrl, {
+          llmBaseUrl: mock.openaiBaseUrl,
+          env: options.env,
+          users: maxClients,
+          script: join(projectRoot, 'scripts', 'deno', 'bench-coach-fetch.ts'),
+        })
+      : null;
+    if (coachFetch) stops.unshift(() => coachFetch.stop());
     const floorServer =
       wants.has('deno-proxy') || FLOORS.some((floor) => wants.has(floor))
         ? await startFunctionsServer({
@@ -189,7 +202,7 @@ export async function benchPeer(
         : null;
     if (floorServer) stops.unshift(() => floorServer.stop());
 
-    const denoPids = [aiCoach, budgetsOff]
+    const denoPids = [aiCoach, budgetsOff, coachFetch]
       .map((server) => server?.server.process.pid)
       .concat(floorServer?.process.pid)
       .filter((pid): pid is number => pid !== undefined);
@@ -220,10 +233,20 @@ export async function benchPeer(
     };
     const directHeaders = { 'content-type': 'application/json', authorization: 'Bearer bench' };
     const viaPortkey = portkeyHeaders(mock.openaiBaseUrl, 'bench');
-    const coachHeaders = aiCoach.tokens.map((token) => ({
-      'content-type': 'application/json',
-      authorization: `Bearer ${token}`,
-    }));
+    // A coach server's path: each client posts as its own user, with that user's token.
+    const coachPath = (name: string, server: AiCoachBenchServer) => {
+      const headers = server.tokens.map((token) => ({
+        'content-type': 'application/json',
+        authorization: `Bearer ${token}`,
+      }));
+      const url = `${server.server.url}/functions/v1/ai-coach`;
+      return {
+        name,
+        request: (client: number) =>
+          post(url, headers[client] as Record<string, string>, COACH_BODY),
+        cpu,
+      };
+    };
     const paths = [
       {
         name: 'direct',
@@ -235,33 +258,9 @@ export async function benchPeer(
         request: () => post(`${portkey.url}/v1/chat/completions`, viaPortkey, LLM_BODY),
         cpu,
       },
-      {
-        name: 'aiCoach',
-        request: (client: number) =>
-          post(
-            `${aiCoach.server.url}/functions/v1/ai-coach`,
-            coachHeaders[client] as Record<string, string>,
-            COACH_BODY,
-          ),
-        cpu,
-      },
-      ...(budgetsOff
-        ? [
-            {
-              name: 'budgets-off',
-              request: (client: number) =>
-                post(
-                  `${budgetsOff.server.url}/functions/v1/ai-coach`,
-                  {
-                    'content-type': 'application/json',
-                    authorization: `Bearer ${budgetsOff.tokens[client]}`,
-                  },
-                  COACH_BODY,
-                ),
-              cpu,
-            },
-          ]
-        : []),
+      coachPath('aiCoach', aiCoach),
+      ...(budgetsOff ? [coachPath('budgets-off', budgetsOff)] : []),
+      ...(coachFetch ? [coachPath('ai-coach-fetch', coachFetch)] : []),
       ...(floorServer && wants.has('deno-proxy')
         ? [
             {

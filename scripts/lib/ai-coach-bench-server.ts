@@ -25,6 +25,8 @@ export async function startAiCoachBenchServer(
     /** Function settings on top of the benchmark's, such as DB_PREPARE. */
     env: Record<string, string>;
     users: number;
+    /** The server script; the functions server (scripts/deno/serve-functions.ts) unless told. */
+    script?: string;
   },
 ): Promise<AiCoachBenchServer> {
   const userIds = await benchUsers(databaseUrl, options.users);
@@ -33,6 +35,7 @@ export async function startAiCoachBenchServer(
   const apiUrl = `http://127.0.0.1:${port}`;
   const server = await startFunctionsServer({
     port,
+    ...(options.script ? { script: options.script } : {}),
     env: {
       ...platformEnv(keys, apiUrl, databaseUrl),
       LLM_PROVIDER: 'openai',

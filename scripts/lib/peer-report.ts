@@ -100,6 +100,36 @@ export interface ReferenceRow {
 export const BUDGET_COST_TARGET_MS = 0.3;
 const BUDGET_COST_CLIENTS = 16;
 
+/**
+ * Whether the floor (the Deno proxy plus the two statements, without auth,
+ * validation or SDK) itself meets the target in this run, at each judged
+ * client count: where it does not, no ai-coach that keeps those two
+ * statements can, and the run shows it.
+ */
+export function floorVerdicts(rows: PeerRow[], references: ReferenceRow[]): string[] {
+  const lines: string[] = [];
+  for (const row of rows) {
+    if (!row.target) continue;
+    const floor = references.find((ref) => ref.clients === row.clients && ref.path === 'floor');
+    if (!floor) continue;
+    const judged = (['p50', 'p99'] as const).map((p) => {
+      const portkey = row.overhead.portkey[p];
+      const ratio = portkey > 0 ? round(floor.overhead[p] / portkey, 2) : null;
+      const over = ratio === null || ratio > TARGET_RATIO;
+      return { p, ratio, over };
+    });
+    const over = judged.filter((j) => j.over).map((j) => j.p);
+    lines.push(
+      `the floor at ${row.clients} clients: ${judged.map((j) => `${j.ratio ?? 'n/a'}x at ${j.p}`).join(', ')} of Portkey's overhead; ${
+        over.length === 0
+          ? 'within the target'
+          : `over ${TARGET_RATIO}x at ${over.join(' and ')}: out of reach in this run for any ai-coach that sends those statements`
+      }`,
+    );
+  }
+  return lines;
+}
+
 function printReferences(rows: PeerRow[], references: ReferenceRow[]): void {
   if (references.length === 0) return;
   console.log(
@@ -136,6 +166,7 @@ function printReferences(rows: PeerRow[], references: ReferenceRow[]): void {
       }),
     ),
   );
+  for (const line of floorVerdicts(rows, references)) console.log(line);
   for (const row of rows) {
     const at = (path: string) =>
       references.find((ref) => ref.clients === row.clients && ref.path === path)?.overhead.p50;

@@ -17,7 +17,7 @@ import {
 } from '../../scripts/lib/bench-stats.ts';
 import { cpuMs, treeCpuMs } from '../../scripts/lib/cpu.ts';
 import { startMockLlmProcess } from '../../scripts/lib/mock-llm-process.ts';
-import { peerRow } from '../../scripts/lib/peer-report.ts';
+import { floorVerdicts, peerRow } from '../../scripts/lib/peer-report.ts';
 import { portkeyHeaders, startPortkeyGateway } from '../../scripts/lib/portkey-gateway.ts';
 
 /** Local addresses (hex, as /proc/net/tcp has them) listening on a TCP port. */
@@ -117,6 +117,30 @@ describe('benchmark statistics', () => {
     expect(noisy.ratio.p50).toBeNull();
     expect(noisy.target).toEqual({ p50: 'FAIL', p99: 'FAIL' });
     expect(peerRow(1, at(50, 60), at(52, 70), at(60, 90)).target).toBeNull();
+  });
+
+  it('says where the floor itself is over the target in the run, at the judged client counts only', () => {
+    const at = (p50: number, p99: number) => ({
+      latency: { p50, p95: p99, p99, count: 10 },
+      cpu: null,
+    });
+    // Portkey's overhead: 4 ms at p50, 20 at p99, at 1, 16 and 64 clients.
+    const rows = [1, 16, 64].map((clients) => peerRow(clients, at(50, 60), at(54, 80), at(60, 90)));
+    const floor = (clients: number, p50: number, p99: number) => ({
+      clients,
+      path: 'floor',
+      overhead: { p50, p95: p99, p99 },
+      cpuPerRequest: null,
+    });
+    const lines = floorVerdicts(rows, [floor(1, 20, 90), floor(16, 7, 25), floor(64, 4, 31)]);
+    expect(lines).toEqual([
+      "the floor at 16 clients: 1.75x at p50, 1.25x at p99 of Portkey's overhead; over 1.5x at p50: out of reach in this run for any ai-coach that sends those statements",
+      "the floor at 64 clients: 1x at p50, 1.55x at p99 of Portkey's overhead; over 1.5x at p99: out of reach in this run for any ai-coach that sends those statements",
+    ]);
+    expect(floorVerdicts(rows, [floor(16, 6, 30)])).toEqual([
+      "the floor at 16 clients: 1.5x at p50, 1.5x at p99 of Portkey's overhead; within the target",
+    ]);
+    expect(floorVerdicts(rows, [])).toEqual([]);
   });
 
   it('warms each path at the round’s concurrency before each of its rounds, and keeps no warm-up sample', async () => {
