@@ -11,6 +11,10 @@
  */
 import { createCoachHandler } from '../../supabase/functions/_shared/coach/handler.ts';
 import { aiCoach } from '../../supabase/functions/_shared/coach/kinds/ai-coach.ts';
+import {
+  chatCompletionBody,
+  completionResult,
+} from '../../supabase/functions/_shared/llm/openai.ts';
 import { withRetries } from '../../supabase/functions/_shared/llm/retry.ts';
 import { LlmError, type LlmProvider } from '../../supabase/functions/_shared/llm/types.ts';
 import { platformDeps } from '../../supabase/functions/_shared/runtime.ts';
@@ -26,25 +30,14 @@ const plainFetch: LlmProvider = {
     const res = await fetch(completionsUrl, {
       method: 'POST',
       headers: { authorization: `Bearer ${llm.apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        model: request.model,
-        messages: [{ role: 'system', content: request.system }, ...request.messages],
-        max_tokens: request.maxOutputTokens,
-      }),
+      // The body and the result as the SDK provider builds and reads them (a base URL: max_tokens).
+      body: JSON.stringify(chatCompletionBody(request, 'max_tokens')),
       signal: request.signal ?? null,
     });
     if (res.status !== 200) {
       throw new LlmError('upstream', `the LLM answered ${res.status}`, res.status);
     }
-    const answer = await res.json();
-    const usage = answer.usage;
-    return {
-      text: answer.choices?.[0]?.message?.content ?? '',
-      model: answer.model || request.model,
-      usage: usage
-        ? { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens }
-        : null,
-    };
+    return completionResult(await res.json(), request.model);
   },
   stream() {
     throw new Error('bench-coach-fetch answers without streaming only');

@@ -69,12 +69,10 @@ describe('the ai-coach-fetch reference of the benchmark', () => {
     `;
     expect(trace).toMatchObject({ status: 'success', provider: 'openai', output: answer.reply });
     expect(trace?.input_tokens).toBeGreaterThan(0);
-    const messages = await db.sql<{ role: string }[]>`
-      select m.role from public.ai_coach_messages m
-      join public.langfuse_traces t on t.entity_id = m.id or m.langfuse_trace_id = t.trace_id
-      where t.trace_id = ${answer.traceId}
+    const [reply] = await db.sql<{ role: string; content: string }[]>`
+      select role, content from public.ai_coach_messages where langfuse_trace_id = ${answer.traceId}
     `;
-    expect(messages.map((m) => m.role)).toContain('assistant');
+    expect(reply).toEqual({ role: 'assistant', content: answer.reply });
     const [budget] = await db.sql<{ tokens_reserved: string; tokens_used: string }[]>`
       select tokens_reserved::text, tokens_used::text from public.budget_usage
       where user_id = (select user_id from public.langfuse_traces where trace_id = ${answer.traceId})

@@ -23,6 +23,41 @@ import {
 
 const sdkErrors = { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError };
 
+/** Where a compatible server (OPENAI_BASE_URL) puts the output limit; api.openai.com's otherwise. */
+export type OutputLimitField = 'max_tokens' | 'max_completion_tokens';
+
+/** The chat completion's request body: the system prompt first, then the turns. */
+export function chatCompletionBody(request: LlmRequest, limitField: OutputLimitField) {
+  return {
+    model: request.model,
+    messages: [{ role: 'system' as const, content: request.system }, ...request.messages],
+    [limitField]: request.maxOutputTokens,
+  };
+}
+
+/** The provider's token counts, or null when it sent none. */
+export function usageOf(
+  usage: { prompt_tokens: number; completion_tokens: number } | null | undefined,
+): LlmResult['usage'] {
+  return usage ? { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens } : null;
+}
+
+/** A non-streamed chat completion as the pipeline sees it. */
+export function completionResult(
+  completion: {
+    model?: string;
+    choices: { message?: { content?: string | null } }[];
+    usage?: { prompt_tokens: number; completion_tokens: number } | null;
+  },
+  requestedModel: string,
+): LlmResult {
+  return {
+    text: completion.choices[0]?.message?.content ?? '',
+    model: completion.model || requestedModel,
+    usage: usageOf(completion.usage),
+  };
+}
+
 export function createOpenAiProvider(config: LlmConfig): LlmProvider {
   const client = new OpenAI({
     apiKey: config.apiKey,
@@ -34,19 +69,13 @@ export function createOpenAiProvider(config: LlmConfig): LlmProvider {
   });
   // api.openai.com wants max_completion_tokens (reasoning models refuse
   // max_tokens); compatible servers mostly know only max_tokens.
-  const limitField = config.baseUrl ? 'max_tokens' : 'max_completion_tokens';
+  const limitField: OutputLimitField = config.baseUrl ? 'max_tokens' : 'max_completion_tokens';
   const requestOptions = (request: LlmRequest) => ({
     signal: request.signal,
     timeout: request.timeoutMs ?? config.timeoutMs,
   });
 
-  function body(request: LlmRequest) {
-    return {
-      model: request.model,
-      messages: [{ role: 'system' as const, content: request.system }, ...request.messages],
-      [limitField]: request.maxOutputTokens,
-    };
-  }
+  const body = (request: LlmRequest) => chatCompletionBody(request, limitField);
 
   return {
     name: 'openai',
@@ -57,14 +86,7 @@ export function createOpenAiProvider(config: LlmConfig): LlmProvider {
           { ...body(request), stream: false },
           requestOptions(request),
         );
-        const usage = completion.usage;
-        return {
-          text: completion.choices[0]?.message?.content ?? '',
-          model: completion.model || request.model,
-          usage: usage
-            ? { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens }
-            : null,
-        };
+        return completionResult(completion, request.model);
       } catch (error) {
         throw toLlmError(error, sdkErrors, request.signal);
       }
@@ -81,12 +103,7 @@ export function createOpenAiProvider(config: LlmConfig): LlmProvider {
         );
         for await (const chunk of chunks) {
           if (chunk.model) model = chunk.model;
-          if (chunk.usage) {
-            usage = {
-              inputTokens: chunk.usage.prompt_tokens,
-              outputTokens: chunk.usage.completion_tokens,
-            };
-          }
+          if (chunk.usage) usage = usageOf(chunk.usage);
           const delta = chunk.choices[0]?.delta?.content;
           if (delta) {
             text += delta;
