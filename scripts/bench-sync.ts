@@ -9,6 +9,7 @@ import { loadSyncConfig } from '../supabase/functions/_shared/langfuse/config.ts
 import { runSync } from '../supabase/functions/_shared/langfuse/sync.ts';
 import { round } from './lib/bench-stats.ts';
 import { connect } from './lib/connect.ts';
+import { insertSyncBacklog } from './lib/sync-backlog.ts';
 import { ensureUser } from './lib/users.ts';
 
 export interface SyncBench {
@@ -26,19 +27,7 @@ export async function benchSync(databaseUrl: string, pendingScores = 10_000): Pr
   const db = connect(databaseUrl);
   const user = await ensureUser(db, 'bench@example.com');
   await db`delete from public.langfuse_traces`;
-  await db`
-    with traces as (
-      insert into public.langfuse_traces (trace_id, entity_type, entity_id, user_id, input, output, metadata, tags)
-      select gen_random_uuid(), 'ai_coach_message', gen_random_uuid(), ${user.id}, 'How do I start?', 'Start small.',
-             '{"provider":"openai","model":"gpt-4o-mini","latency_ms":800,"input_tokens":95,"output_tokens":34,"total_tokens":129,"cost_usd":0.0000346,"usage_source":"provider","status":"success"}',
-             array['ai-coach', 'openai']
-      from generate_series(1, ${pendingScores / 4})
-      returning trace_id
-    )
-    insert into public.langfuse_scores (trace_id, score_name, value)
-    select trace_id, name, 1 from traces
-    cross join unnest(array['user_feedback', 'mission_completed', 'next_day_activity', 'weekly_completion_rate']) as name
-  `;
+  await insertSyncBacklog(db, user.id, { traces: pendingScores / 4, scoresPerTrace: 4 });
   const langfuse = await startLangfuseServer();
   try {
     const config = loadSyncConfig({

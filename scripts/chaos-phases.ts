@@ -3,6 +3,7 @@
  * phase runs: load through the fault and after it, the requests finished,
  * the background writes settled, then everything counted.
  */
+import type { LangfuseServer } from '../local/langfuse/server.ts';
 import type { MockLlm } from '../local/mock-llm.ts';
 import type { ClusterControl } from '../local/postgres/throwaway-cluster.ts';
 import { type LlmMeter, lastUserMessage } from './chaos-llm-meter.ts';
@@ -35,10 +36,18 @@ export interface ChaosPhase {
   fault?: { apply(): Promise<void>; restore(): Promise<void> };
 }
 
-export function chaosPhases(postgres: ClusterControl, llm: MockLlm): ChaosPhase[] {
+export function chaosPhases(
+  postgres: ClusterControl,
+  llm: MockLlm,
+  langfuse: { server: LangfuseServer; slowMs: number },
+): ChaosPhase[] {
   const llmFault = (change: Partial<MockLlm['behavior']>) => ({
     apply: async () => void Object.assign(llm.behavior, change),
     restore: async () => void Object.assign(llm.behavior, { hang: false, failure: null }),
+  });
+  const langfuseFault = (change: Partial<LangfuseServer['faults']>) => ({
+    apply: async () => void Object.assign(langfuse.server.faults, change),
+    restore: async () => void Object.assign(langfuse.server.faults, { delayMs: 0, silent: false }),
   });
   return [
     { slug: 'baseline', name: 'baseline', dependency: 'none' },
@@ -66,6 +75,19 @@ export function chaosPhases(postgres: ClusterControl, llm: MockLlm): ChaosPhase[
       name: 'llm 429 long Retry-After',
       dependency: 'llm',
       fault: llmFault({ failure: { status: 429, retryAfterSeconds: 120 } }),
+    },
+    {
+      // Slower than the database's idle-in-transaction limit, faster than LANGFUSE_TIMEOUT_MS.
+      slug: 'langfuse-slow',
+      name: `langfuse slow (${langfuse.slowMs / 1000} s a request)`,
+      dependency: 'langfuse',
+      fault: langfuseFault({ delayMs: langfuse.slowMs }),
+    },
+    {
+      slug: 'langfuse-silent',
+      name: 'langfuse silent',
+      dependency: 'langfuse',
+      fault: langfuseFault({ silent: true }),
     },
   ];
 }
@@ -104,6 +126,8 @@ export interface PhaseResult {
   targets: PhaseTargets;
   serverProblems: Record<string, number>;
   requests: ChaosRequest[];
+  /** performance.now() when the phase started and when it was counted. */
+  window: { from: number; to: number };
 }
 
 export async function runPhase(
@@ -182,6 +206,7 @@ export async function runPhase(
     targets,
     serverProblems: problemsBetween(run.serverLog.lines, startedAt, countedAt),
     requests,
+    window: { from: startedAt, to: countedAt },
   };
 }
 

@@ -10,7 +10,8 @@ import { type ChaosRequest, OUTCOMES, type Outcome } from './chaos-load.ts';
 import { isCompleteRecord, type ServerLogLine } from './chaos-server-log.ts';
 import { markdownTable, percentile, round } from './lib/bench-stats.ts';
 
-export type Dependency = 'none' | 'postgres' | 'llm';
+/** What a phase breaks. The coach's answers do not wait on Langfuse: no latency target there. */
+export type Dependency = 'none' | 'postgres' | 'llm' | 'langfuse';
 
 /** What the database holds for a phase once its background work has settled. */
 export interface PhaseRecords {
@@ -132,7 +133,7 @@ export function phaseTargets(
   dependency: Dependency,
   bounds: LatencyBounds,
 ): PhaseTargets {
-  const bound = dependency === 'none' ? undefined : bounds[dependency];
+  const bound = dependency === 'none' || dependency === 'langfuse' ? undefined : bounds[dependency];
   const boundMs = bound ? bound.ms + LATENCY_SLACK_MS : null;
   let latency: Verdict = 'no target';
   if (bound === null) latency = 'n/a';
@@ -205,10 +206,31 @@ export function targetsTable(phases: { phase: string; targets: PhaseTargets }[])
 /** One line: how many targets passed, and which failed. */
 export function summaryLine(
   phases: { phase: string; row: PhaseRow; targets: PhaseTargets }[],
+  sync: { phase: string; targets: { serverUp: Verdict; no500: Verdict } }[] = [],
+  account: {
+    targets: { allDelivered: Verdict; noneTwice: Verdict; runsEnded: Verdict };
+  } | null = null,
 ): string {
   const failed: string[] = [];
   let passed = 0;
   let notApplicable = 0;
+  const extra: [string, Verdict][] = [
+    ...sync.flatMap(({ phase, targets }): [string, Verdict][] => [
+      [`${phase}: the functions server stopped answering`, targets.serverUp],
+      [`${phase}: langfuse-sync answered 500`, targets.no500],
+    ]),
+    ...(account
+      ? ([
+          ['Langfuse lacks what the database counts as sent', account.targets.allDelivered],
+          ['something reached Langfuse twice', account.targets.noneTwice],
+          ['a sync run row was never ended', account.targets.runsEnded],
+        ] as [string, Verdict][])
+      : []),
+  ];
+  for (const [description, verdict] of extra) {
+    if (verdict === 'PASS') passed += 1;
+    else if (verdict === 'FAIL') failed.push(description);
+  }
   for (const { phase, row, targets } of phases) {
     const verdicts: [string, Verdict][] = [
       [`${phase}: ${row.outcomes['500']} answers 500`, targets.no500],

@@ -34,13 +34,17 @@ export interface ChaosOptions {
   phases: string[];
   /** Further function settings, from --set NAME=VALUE. */
   extraEnv: Record<string, string>;
+  /** How often the scheduler calls langfuse-sync (and probes health). */
+  syncEverySeconds: number;
 }
 
 export const USAGE = `npm run chaos -- [--rate 10] [--phase-seconds 20] [--baseline-seconds 10]
   [--lead-in-seconds 2] [--recovery-seconds 5] [--client-timeout-ms 30000] [--stream-share 0] [--users N]
   [--llm-latency-ms 800]
   [--db-timeout-ms 3000] [--llm-deadline-ms N] [--llm-timeout-ms N]
-  [--phases postgres-stopped,postgres-frozen,llm-hangs,llm-500,llm-429] [--set NAME=VALUE ...]`;
+  [--sync-every-seconds 3]
+  [--phases postgres-stopped,postgres-frozen,llm-hangs,llm-500,llm-429,langfuse-slow,langfuse-silent]
+  [--set NAME=VALUE ...]`;
 
 function numberOption(name: string, text: string | undefined, min: number, max: number): number {
   const value = Number(text);
@@ -71,6 +75,7 @@ export function readOptions(argv: string[]): ChaosOptions {
         'llm-deadline-ms': { type: 'string' },
         'llm-timeout-ms': { type: 'string' },
         phases: { type: 'string', default: '' },
+        'sync-every-seconds': { type: 'string', default: '3' },
         set: { type: 'string', multiple: true, default: [] },
       },
     }));
@@ -112,6 +117,7 @@ export function readOptions(argv: string[]): ChaosOptions {
       .map((slug) => slug.trim())
       .filter(Boolean),
     extraEnv,
+    syncEverySeconds: numberOption('sync-every-seconds', text('sync-every-seconds'), 0.5, 600),
   };
 }
 

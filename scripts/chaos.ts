@@ -14,20 +14,37 @@
  * no answer 500; the slowest answer within the broken dependency's deadline
  * setting + 1 s (n/a when the functions have none); every LLM call that was
  * answered (paid) recorded as a trace, or at least as an error log line
- * with its trace id and reply. Options: see USAGE in chaos-settings.ts.
+ * with its trace id and reply.
+ *
+ * The local Langfuse server takes the functions' exports, and a scheduler
+ * calls langfuse-sync every few seconds through every phase (chaos-sync.ts):
+ * two phases make Langfuse slow (slower than the database's idle limit) and
+ * silent. Per phase: the server answers health throughout and the sync never
+ * answers 500; at the end, with Langfuse well: every trace and score Langfuse
+ * took, once, and every sync run's row ended. Options: see USAGE in
+ * chaos-settings.ts.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from '../local/free-port.ts';
+import { startLangfuseServer } from '../local/langfuse/server.ts';
 import { startMockLlm } from '../local/mock-llm.ts';
 import { createMigratedDatabase } from '../local/postgres/migrated-database.ts';
 import { startTestCluster } from '../local/postgres/throwaway-cluster.ts';
+import { loadSyncConfig, runLifetimeMs } from '../supabase/functions/_shared/langfuse/config.ts';
 import { startLlmMeter } from './chaos-llm-meter.ts';
 import { type ChaosRequest, type LoadTarget, phaseTag, sendChatTurn } from './chaos-load.ts';
 import { chaosPhases, type PhaseResult, printProblems, runPhase } from './chaos-phases.ts';
 import { type LatencyBounds, rowsTable, summaryLine, targetsTable } from './chaos-report.ts';
 import { createServerLog } from './chaos-server-log.ts';
 import { describeSettings, readFunctionSettings, readOptions } from './chaos-settings.ts';
+import {
+  accountForLangfuse,
+  accountTable,
+  startSyncScheduler,
+  syncPhaseRow,
+  syncTable,
+} from './chaos-sync.ts';
 import { connect } from './lib/connect.ts';
 import { startFunctionsServer } from './lib/functions-server.ts';
 import { createKeys, platformEnv, signUserToken } from './lib/keys.ts';
@@ -68,8 +85,11 @@ runMain(async () => {
     stops.push(() => mock.stop());
     const meter = await startLlmMeter(mock.url);
     stops.push(() => meter.stop());
+    const langfuse = await startLangfuseServer();
+    stops.push(() => langfuse.stop());
+    const langfuseSlowMs = 2 * options.dbTimeoutMs + 1000;
 
-    const all = chaosPhases(postgres, mock);
+    const all = chaosPhases(postgres, mock, { server: langfuse, slowMs: langfuseSlowMs });
     const unknown = options.phases.filter((slug) => !all.some((phase) => phase.slug === slug));
     if (unknown.length > 0) {
       const known = all.map((phase) => phase.slug).join(', ');
@@ -99,6 +119,9 @@ runMain(async () => {
       LLM_PROVIDER: 'openai',
       OPENAI_API_KEY: 'chaos',
       OPENAI_BASE_URL: meter.openaiBaseUrl,
+      LANGFUSE_PUBLIC_KEY: langfuse.publicKey,
+      LANGFUSE_SECRET_KEY: langfuse.secretKey,
+      LANGFUSE_BASE_URL: langfuse.url,
       ...passed,
     };
     const settings = await readFunctionSettings(env);
@@ -185,15 +208,42 @@ runMain(async () => {
     }
 
     const run = { options, target, databaseUrl, mock, meter, serverLog, bounds };
+    const scheduler = startSyncScheduler({
+      functionsUrl,
+      secretKey: keys.secretKey,
+      databaseUrl,
+      everyMs: options.syncEverySeconds * 1000,
+    });
+    stops.push(() => scheduler.stop());
     const results: PhaseResult[] = [];
     for (const phase of phases) results.push(await runPhase(phase, run));
+    await scheduler.stop();
+    const syncRows = results.map((result) =>
+      syncPhaseRow(result.phase, scheduler, result.window.from, result.window.to, server.process),
+    );
+    const syncConfig = loadSyncConfig({ ...process.env, ...env });
+    const account = await accountForLangfuse({
+      functionsUrl,
+      secretKey: keys.secretKey,
+      databaseUrl,
+      langfuse,
+      runLifetimeMs: runLifetimeMs(syncConfig),
+    });
 
     console.log('\nWhat users and the operator got, per phase (latency in ms):\n');
     console.log(rowsTable(results.map((result) => result.row)));
     console.log('\nTargets:\n');
     console.log(targetsTable(results));
+    console.log(
+      `\nThe Langfuse sync, called every ${options.syncEverySeconds} s through each phase (Langfuse slow: ${langfuseSlowMs} ms a request; the database ends a transaction idle for ${2 * options.dbTimeoutMs} ms):\n`,
+    );
+    console.log(syncTable(syncRows));
+    console.log(
+      `\nAfter the last phase, Langfuse well, ${account.passes} more passes; what Langfuse holds against the database (${account.openRuns} sync runs left open):\n`,
+    );
+    console.log(accountTable(account));
     printProblems(results);
-    const summary = summaryLine(results);
+    const summary = summaryLine(results, syncRows, account);
 
     const outDir = join(projectRoot, 'bench-results');
     await mkdir(outDir, { recursive: true });
@@ -206,6 +256,16 @@ runMain(async () => {
           functionSettings: describeSettings(settings, passed),
           latencyBounds: bounds,
           summary,
+          langfuseSync: {
+            everySeconds: options.syncEverySeconds,
+            phases: syncRows,
+            account,
+            calls: scheduler.calls.map((call) => ({
+              startedAtMs: Math.round(call.at - runStartedAt),
+              status: call.status,
+              ms: Math.round(call.ms),
+            })),
+          },
           phases: results.map((result) => ({
             ...result,
             llmCalls: meter.calls.filter((call) =>

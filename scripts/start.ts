@@ -9,13 +9,16 @@
  *    platform gives functions (SUPABASE_URL, SUPABASE_DB_URL, SUPABASE_JWKS,
  *    SUPABASE_SECRET_KEYS, SUPABASE_PUBLISHABLE_KEYS).
  *  - With no LLM key configured, the local mock LLM; with no Langfuse keys,
- *    the local Langfuse-compatible server (on :54330).
+ *    the local Langfuse-compatible server (on :54330), unless
+ *    `npm start -- --without-langfuse`: then the sync runs as a project
+ *    without Langfuse keys does (derived scores, rollup, no sending).
  *  - The Langfuse sync every minute (LANGFUSE_SYNC_CRON), as pg_cron does on
  *    hosted Supabase.
  *
  * Ctrl-C stops everything this process started.
  */
 import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { Cron } from 'croner';
 import { startLangfuseServer } from '../local/langfuse/server.ts';
 import { startMockLlm } from '../local/mock-llm.ts';
@@ -57,6 +60,7 @@ function hasLlmKey(env: NodeJS.ProcessEnv): boolean {
 }
 
 runMain(async () => {
+  const { values: flags } = parseArgs({ options: { 'without-langfuse': { type: 'boolean' } } });
   const stops: (() => Promise<unknown>)[] = [];
   const databaseUrl = targetDatabaseUrl();
   if (databaseUrl === LOCAL_DATABASE_URL) {
@@ -83,7 +87,12 @@ runMain(async () => {
 
   const langfuseEnv: Record<string, string> = {};
   let langfuseLine: string;
-  if (process.env.LANGFUSE_PUBLIC_KEY && process.env.LANGFUSE_SECRET_KEY) {
+  if (flags['without-langfuse']) {
+    // Keys from the shell are dropped too: the functions see none.
+    Object.assign(langfuseEnv, { LANGFUSE_PUBLIC_KEY: '', LANGFUSE_SECRET_KEY: '' });
+    langfuseLine =
+      'Langfuse   none (--without-langfuse): the sync derives scores and rolls up usage, sends nothing';
+  } else if (process.env.LANGFUSE_PUBLIC_KEY && process.env.LANGFUSE_SECRET_KEY) {
     langfuseLine = `Langfuse   ${process.env.LANGFUSE_BASE_URL ?? 'https://cloud.langfuse.com'} (from your environment)`;
   } else {
     const langfuse = await startLangfuseServer({ port: LOCAL_LANGFUSE_PORT });
@@ -114,8 +123,9 @@ runMain(async () => {
         body: '{}',
       });
       const summary = (await res.json()) as Record<string, unknown>;
+      const langfuse = summary.langfuse === 'not configured' ? ' (no Langfuse)' : '';
       log(
-        `[sync] ${res.status} traces ${summary.tracesExported ?? '-'}, scores created ${summary.scoresCreated ?? '-'}, sent ${summary.scoresSent ?? '-'}`,
+        `[sync] ${res.status} traces ${summary.tracesExported ?? '-'}, scores created ${summary.scoresCreated ?? '-'}, sent ${summary.scoresSent ?? '-'}${langfuse}`,
       );
     } catch (error) {
       log(`[sync] failed: ${String(error)}`);

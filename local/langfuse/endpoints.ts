@@ -9,6 +9,7 @@
  *    the published OpenAPI spec, as this server always did.
  *  - POST /api/public/otel/v1/traces: web/src/pages/api/public/otel/v1/traces/index.ts.
  */
+import { randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { sortBatch } from './entity-merge.ts';
@@ -21,7 +22,7 @@ import {
   otlpExportProblem,
   parseId,
 } from './otlp.ts';
-import type { ProjectStore } from './project-store.ts';
+import { LOCAL_PROJECT_ID, type ProjectStore } from './project-store.ts';
 
 export interface Answer {
   status: number;
@@ -198,6 +199,47 @@ export function otelTraces(
     received.spans.set(span.traceId, list);
   }
   store.ingestOtel(resourceSpans as OtlpResourceSpans[]);
-  // Langfuse answers with its queue job; the spec documents `{}` (OtelTraceResponse) as success.
-  return { status: 200, body: {} };
+  return { status: 200, body: queuedJob(headers.ingestionVersion) };
+}
+
+/**
+ * What Langfuse answers an accepted export: the route returns
+ * `processor.publishToOtelIngestionQueue(...)`, BullMQ's `queue.add` Job, and
+ * Next's res.json serialises it with Job.toJSON (the job's own fields, its
+ * queue and scripts left out). An OTLP client reads it as an
+ * ExportTraceServiceResponse with unknown fields and no partialSuccess.
+ */
+function queuedJob(ingestionVersion: string): Record<string, unknown> {
+  const id = randomUUID();
+  const timestamp = Date.now();
+  return {
+    name: 'otel-ingestion-job',
+    data: {
+      id: randomUUID(),
+      timestamp: new Date(timestamp).toISOString(),
+      name: 'otel-ingestion-job',
+      payload: {
+        data: { fileKey: `otel/${LOCAL_PROJECT_ID}/${id}.json`, publicKey: 'pk-lf-local' },
+        ...(ingestionVersion ? { ingestionVersion } : {}),
+      },
+    },
+    // OtelIngestionQueue's defaultJobOptions (packages/shared/src/server/redis/otelIngestionQueue.ts).
+    opts: {
+      removeOnComplete: true,
+      removeOnFail: 100_000,
+      attempts: 6,
+      backoff: { type: 'exponential', delay: 5000 },
+    },
+    id,
+    progress: 0,
+    returnvalue: null,
+    stacktrace: null,
+    delay: 0,
+    priority: 0,
+    attemptsStarted: 0,
+    attemptsMade: 0,
+    stalledCounter: 0,
+    timestamp,
+    queueQualifiedName: 'bull:otel-ingestion-queue',
+  };
 }

@@ -11,8 +11,11 @@
  *    GET /api/public/sessions/{id}.
  *  - It also keeps what it received (scores by id, spans by Langfuse trace id,
  *    refused events) for assertions; GET /_local/received shows it.
- *  - Faults: a status for whole requests (500, 429 with Retry-After), errors
- *    for chosen events (a partial 207), slow answers, dropped connections.
+ *  - Faults: a status for whole requests (500, 429 with Retry-After), any
+ *    raw answer (an HTML 200 from a proxy, a malformed 207), errors for
+ *    chosen events (a partial 207), slow answers, no answer at all, a body
+ *    that never ends, dropped connections, and a hook between storing a
+ *    request and answering it (Langfuse took it; the answer is late or lost).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -49,10 +52,28 @@ export interface LangfuseFaults {
     paths?: RouteKind[];
   } | null;
   /** Per-event errors inside a 207, by event body id (e.g. the score id): status and message. */
+  /** Answer whole requests with exactly this, storing nothing, while `times` lasts. */
+  answer: {
+    status: number;
+    contentType: string;
+    body: string | Uint8Array;
+    times?: number;
+    paths?: RouteKind[];
+  } | null;
   eventErrors: Map<string, InjectedEventError>;
+  /** Wait this long before reading a request (nothing is stored until then). */
   delayMs: number;
+  /** Never answer, store nothing: the connection stays open until reset() or stop(). */
+  silent: boolean;
+  /** Answer 200 with headers and a body that trickles forever; nothing is stored. */
+  endlessBody: boolean;
   /** Destroy the connection instead of answering, while `times` lasts. */
   drop: { times: number } | null;
+  /**
+   * Runs after a write request was processed and stored, before its answer
+   * is sent: Langfuse has the data, the sender does not know yet.
+   */
+  beforeAnswer: ((kind: RouteKind) => Promise<void>) | null;
 }
 
 export interface LangfuseServer {
@@ -105,10 +126,20 @@ export async function startLangfuseServer(
   const expectedAuth = `Basic ${Buffer.from(`${publicKey}:${secretKey}`).toString('base64')}`;
   const freshFaults = (): LangfuseFaults => ({
     status: null,
+    answer: null,
     eventErrors: new Map(),
     delayMs: 0,
+    silent: false,
+    endlessBody: false,
     drop: null,
+    beforeAnswer: null,
   });
+  // Connections a fault holds open (silent, endless body): ended by reset() and stop().
+  const held = new Set<IncomingMessage['socket']>();
+  const hold = (req: IncomingMessage) => {
+    held.add(req.socket);
+    req.socket.once('close', () => held.delete(req.socket));
+  };
   const store = new ProjectStore();
   // Compiled before listening, so no request pays for reading the spec.
   ingestionEventValidator();
@@ -142,6 +173,8 @@ export async function startLangfuseServer(
       state.invalidResponses.length = 0;
       state.requests.length = 0;
       state.faults = freshFaults();
+      for (const socket of held) socket.destroy();
+      held.clear();
       store.clear();
     },
   };
@@ -210,6 +243,31 @@ export async function startLangfuseServer(
       req.socket.destroy();
       return;
     }
+    if (faults.silent) {
+      record(0);
+      hold(req);
+      return;
+    }
+    if (faults.endlessBody) {
+      record(200);
+      hold(req);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{');
+      const trickle = setInterval(() => res.write(' '), 200);
+      req.socket.once('close', () => clearInterval(trickle));
+      return;
+    }
+    const raw = faults.answer;
+    if (
+      raw &&
+      (!raw.paths || raw.paths.includes(kind)) &&
+      (raw.times === undefined || raw.times > 0)
+    ) {
+      if (raw.times !== undefined) raw.times -= 1;
+      record(raw.status);
+      res.writeHead(raw.status, { 'content-type': raw.contentType }).end(raw.body);
+      return;
+    }
     const fault = faults.status;
     if (
       fault &&
@@ -255,6 +313,14 @@ export async function startLangfuseServer(
         }
       }
     }
+    if (write && faults.beforeAnswer) {
+      const arrivedIn = generation;
+      await faults.beforeAnswer(kind);
+      if (generation !== arrivedIn) {
+        req.socket.destroy();
+        return;
+      }
+    }
     record(answer.status);
     send(res, answer);
   });
@@ -265,6 +331,7 @@ export async function startLangfuseServer(
     url: `http://127.0.0.1:${port}`,
     stop: () =>
       new Promise<void>((resolve) => {
+        for (const socket of held) socket.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -7,6 +7,11 @@
  *
  * Prints one JSON line {"ready":true,"port":...} once listening. On SIGINT or
  * SIGTERM it stops accepting, waits for background work (trace writes), exits.
+ *
+ * One process serves every function, so an error that escapes one request
+ * must not end it: an uncaught exception or unhandled rejection (postgres.js
+ * throws from a timer when a connection dies under a query) is logged and the
+ * server goes on. On hosted Supabase each function is its own isolate.
  */
 import { pendingWork } from '../../supabase/functions/_shared/runtime.ts';
 
@@ -25,6 +30,25 @@ for await (const entry of Deno.readDir(functionsDir)) {
   const module = (await import(index.href)) as FunctionModule;
   handlers.set(entry.name, module.default);
 }
+
+function keepServing(kind: string, error: unknown): void {
+  console.error(
+    JSON.stringify({
+      time: new Date().toISOString(),
+      level: 'error',
+      msg: `${kind} in the functions server; it goes on`,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    }),
+  );
+}
+globalThis.addEventListener('error', (event) => {
+  event.preventDefault();
+  keepServing('uncaught exception', event.error);
+});
+globalThis.addEventListener('unhandledrejection', (event) => {
+  event.preventDefault();
+  keepServing('unhandled rejection', event.reason);
+});
 
 const jwks = Deno.env.get('SUPABASE_JWKS') ?? '{"keys":[]}';
 const port = Number(Deno.env.get('FUNCTIONS_PORT') ?? '54321');

@@ -7,6 +7,7 @@ import type { LangfuseClient } from '@langfuse/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LangfuseServer } from '../../local/langfuse/server.ts';
 import { systemClock } from '../../supabase/functions/_shared/coach/deps.ts';
+import { createDatabase } from '../../supabase/functions/_shared/db/client.ts';
 import { runSync, type SyncDeps } from '../../supabase/functions/_shared/langfuse/sync.ts';
 import { langfuseTraceId } from '../../supabase/functions/_shared/langfuse/trace-id.ts';
 import { get as getFromLangfuse } from '../local/langfuse-http.ts';
@@ -22,7 +23,7 @@ let client: LangfuseClient;
 beforeAll(async () => {
   fixture = await startSyncFixture();
   ({ db, langfuse } = fixture);
-  client = fixture.deps(systemClock).langfuse;
+  client = fixture.client;
 });
 afterAll(() => fixture?.stop());
 beforeEach(async () => {
@@ -138,5 +139,35 @@ describe('the trace-id repair (npm run sync -- --resend-sent)', () => {
     expect(langfuse.orphanedScores()).toEqual([]);
     const view = await get(`/api/public/traces/${langfuseTraceId(row?.traceId as string)}`);
     expect(view.body.scores).toHaveLength(1);
+  });
+
+  it("runs at 400 ms per delete on a pool with the functions' idle limit: each copy deleted once", async () => {
+    const rows = await deliveredTheOldWay(6);
+    // Postgres ends a transaction idle for 600 ms; every delete takes 400 ms.
+    const pool = createDatabase(db.url, { max: 4, timeoutMs: 300 });
+    try {
+      langfuse.faults.delayMs = 400;
+      const summary = await runSync(
+        fixture.deps(
+          systemClock,
+          { langfuse: { ...fixture.settings, timeoutMs: 1000 } },
+          { sql: pool },
+        ),
+        { resendMisfiled: true },
+      );
+      // A batch stops starting deletes after one timeout; the next batch goes on.
+      expect(summary).toMatchObject({ scoresRequeued: 6, staleScoresDeleted: 6, scoresSent: 6 });
+      const deletes = langfuse.requests.filter(
+        (r) => r.path.startsWith('/api/public/scores/') && r.status < 300,
+      );
+      expect(deletes).toHaveLength(6);
+      expect(langfuse.orphanedScores()).toEqual([]);
+      for (const { traceId } of rows) {
+        const view = await get(`/api/public/traces/${langfuseTraceId(traceId)}`);
+        expect(view.body.scores).toHaveLength(1);
+      }
+    } finally {
+      await pool.end({ timeout: 1 });
+    }
   });
 });

@@ -12,14 +12,13 @@ import type { SyncConfig } from '../../supabase/functions/_shared/langfuse/confi
 import { createSyncHandler } from '../../supabase/functions/_shared/langfuse/handler.ts';
 import { runSync, type SyncDeps } from '../../supabase/functions/_shared/langfuse/sync.ts';
 import { langfuseTraceId } from '../../supabase/functions/_shared/langfuse/trace-id.ts';
-import { insertCoachTurn, insertUser } from '../support/rows.ts';
+import { insertUser } from '../support/rows.ts';
 import { type SyncFixture, startSyncFixture } from '../support/sync-fixture.ts';
 import type { TestDatabase } from '../support/test-database.ts';
 
 let fixture: SyncFixture;
 let db: TestDatabase;
 let langfuse: LangfuseServer;
-let config: SyncConfig;
 let now: Date;
 
 const clock = { now: () => now };
@@ -28,31 +27,16 @@ const deps = (overrides: Partial<SyncConfig> = {}): SyncDeps => fixture.deps(clo
 
 beforeAll(async () => {
   fixture = await startSyncFixture({ LANGFUSE_TIMEOUT_MS: '2000', SYNC_MAX_TRACES: '5000' });
-  ({ db, langfuse, config } = fixture);
+  ({ db, langfuse } = fixture);
 });
 afterAll(() => fixture?.stop());
 beforeEach(async () => {
-  langfuse.reset();
   now = new Date();
-  // Each test starts from an empty queue.
-  await db.sql`delete from public.langfuse_traces`;
-  await db.sql`delete from public.langfuse_batch_runs`;
+  await fixture.reset();
 });
 
 /** n traces with a pending user_feedback score each; returns the score ids. */
-async function pendingScores(n: number): Promise<string[]> {
-  const user = await insertUser(db.sql);
-  const ids: string[] = [];
-  for (let i = 0; i < n; i += 1) {
-    const { traceId } = await insertCoachTurn(db.sql, user.id);
-    const [row] = await db.sql<{ id: string }[]>`
-      insert into public.langfuse_scores (trace_id, score_name, value, comment) values (${traceId}, 'user_feedback', ${i % 2}, ${`c${i}`})
-      returning id
-    `;
-    ids.push(row?.id as string);
-  }
-  return ids;
-}
+const pendingScores = async (n: number) => (await fixture.pendingScores(n)).scoreIds;
 
 async function statuses() {
   return db.sql<
@@ -69,12 +53,7 @@ async function statuses() {
   `;
 }
 
-function deliveriesById(): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const event of langfuse.scoreEvents)
-    counts.set(String(event.body.id), (counts.get(String(event.body.id)) ?? 0) + 1);
-  return counts;
-}
+const deliveriesById = () => fixture.scoreDeliveries();
 
 describe('a sync run', () => {
   it('exports traces over OTLP, sends scores as valid score-create events, and records the run', async () => {
@@ -217,7 +196,7 @@ describe('a sync run', () => {
 
     now = new Date(now.getTime() + minutes(60));
     langfuse.faults.delayMs = 1500;
-    const slow = await runSync(deps({ langfuse: { ...config.langfuse, timeoutMs: 300 } }));
+    const slow = await runSync(deps({ langfuse: { ...fixture.settings, timeoutMs: 300 } }));
     expect(slow.scoresSent).toBe(0);
     expect((await statuses()).every((s) => s.status === 'pending' && s.attempts === 2)).toBe(true);
 
@@ -274,11 +253,21 @@ describe('a sync run', () => {
     expect(first.tracesExported).toBe(1);
     expect(first.stoppedBecause.join()).toMatch(/trace export failed: HTTP 503/);
     expect(langfuse.spans.size).toBe(1);
-    const [waiting] = await db.sql`
-      select count(*)::int as n from public.langfuse_traces
-      where exported_at is null and export_next_attempt_at > ${now} and export_error like '%503%'
+    // The failed request's row waits with backoff; the one not sent yet is only released.
+    const waiting = await db.sql`
+      select export_attempts, export_next_attempt_at > ${now} as backing_off, export_error,
+        export_claimed_by
+      from public.langfuse_traces where exported_at is null order by export_attempts desc
     `;
-    expect(waiting?.n).toBe(2);
+    expect(waiting).toEqual([
+      {
+        export_attempts: 1,
+        backing_off: true,
+        export_error: expect.stringContaining('HTTP 503'),
+        export_claimed_by: null,
+      },
+      { export_attempts: 0, backing_off: null, export_error: null, export_claimed_by: null },
+    ]);
 
     now = new Date(now.getTime() + minutes(60));
     const second = await runSync(deps({ otlpMaxBytes: 1 }));
@@ -289,15 +278,40 @@ describe('a sync run', () => {
     expect([...langfuse.spans.values()].every((spans) => spans.length === 2)).toBe(true);
   });
 
-  it('names runs that crashed before completing, and takes over their work', async () => {
+  it('closes the rows of runs that died, reports each once, and takes over their work', async () => {
     await pendingScores(1);
     const crashed = randomUUID();
+    const recent = randomUUID();
     await db.sql`
-      insert into public.langfuse_batch_runs (id, batch_name, started_at) values (${crashed}, 'langfuse-sync', ${new Date(now.getTime() - minutes(30))})
+      insert into public.langfuse_batch_runs (id, batch_name, started_at) values
+        (${crashed}, 'langfuse-sync', ${new Date(now.getTime() - minutes(30))}),
+        (${recent}, 'langfuse-sync', ${new Date(now.getTime() - 1000)})
     `;
     const summary = await runSync(deps());
+    // A run that started a second ago may still be alive: it stays open.
     expect(summary.abandonedRuns).toEqual([crashed]);
     expect(summary.scoresSent).toBe(1);
+    const [closed] =
+      await db.sql`select completed_at, errors from public.langfuse_batch_runs where id = ${crashed}`;
+    expect(closed?.completed_at).toEqual(now);
+    expect(closed?.errors).toEqual({ abandoned: true, closedBy: summary.runId });
+    const [run] =
+      await db.sql`select errors from public.langfuse_batch_runs where id = ${summary.runId}`;
+    expect(run?.errors).toMatchObject({ abandonedRuns: [crashed] });
+
+    // Open for longer than a run can live (its time budget and a lease): it died.
+    now = new Date(now.getTime() + minutes(2));
+    const next = await runSync(deps());
+    expect(next.abandonedRuns).toEqual([recent]);
+    now = new Date(now.getTime() + minutes(1));
+    const clean = await runSync(deps());
+    expect(clean.abandonedRuns).toEqual([]);
+    const [last] =
+      await db.sql`select errors from public.langfuse_batch_runs where id = ${clean.runId}`;
+    expect(last?.errors).toBeNull();
+    const [open] =
+      await db.sql`select count(*)::int as n from public.langfuse_batch_runs where completed_at is null`;
+    expect(open?.n).toBe(0);
   });
 });
 
@@ -355,14 +369,12 @@ describe('the langfuse-sync function', () => {
     const unconfigured = createSyncHandler({
       auth: createAuthenticator(authEnvFrom(platformEnv(keys, 'http://x', 'unused'))),
       log: () => {},
-      sync: null,
+      sync: { ...deps({ langfuse: null }), langfuse: null },
     });
-    expect(
-      (
-        await unconfigured(
-          new Request(url, { method: 'POST', headers: { apikey: keys.secretKey } }),
-        )
-      ).status,
-    ).toBe(503);
+    const withoutKeys = await unconfigured(
+      new Request(url, { method: 'POST', headers: { apikey: keys.secretKey } }),
+    );
+    expect(withoutKeys.status).toBe(200);
+    expect(await withoutKeys.json()).toMatchObject({ langfuse: 'not configured', scoresSent: 0 });
   });
 });

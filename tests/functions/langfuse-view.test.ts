@@ -30,12 +30,11 @@ interface TraceView {
 let fixture: SyncFixture;
 let db: TestDatabase;
 let langfuse: LangfuseServer;
-let config: SyncConfig;
 let now: Date;
 
 beforeAll(async () => {
   fixture = await startSyncFixture();
-  ({ db, langfuse, config } = fixture);
+  ({ db, langfuse } = fixture);
 });
 afterAll(() => fixture?.stop());
 beforeEach(async () => {
@@ -114,7 +113,7 @@ describe('the trace in Langfuse after a sync', () => {
       where trace_id = ${traceId}
     `;
     langfuse.faults.delayMs = 600;
-    const slow = await runSync(deps({ langfuse: { ...config.langfuse, timeoutMs: 200 } }));
+    const slow = await runSync(deps({ langfuse: { ...fixture.settings, timeoutMs: 200 } }));
     expect(slow.tracesExported).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 700)); // Langfuse took it after all
     langfuse.faults.delayMs = 0;

@@ -66,3 +66,24 @@ export async function insertScore(
   if (!row) throw new Error('score insert returned nothing');
   return row.id;
 }
+
+/** n coach turns of one new user, each with a pending user_feedback score (value i % 2). */
+export async function insertPendingFeedback(
+  sql: Sql,
+  n: number,
+): Promise<{ scoreIds: string[]; traceIds: string[] }> {
+  const user = await insertUser(sql);
+  const scoreIds: string[] = [];
+  const traceIds: string[] = [];
+  for (let i = 0; i < n; i += 1) {
+    const { traceId } = await insertCoachTurn(sql, user.id);
+    const [row] = await sql<{ id: string }[]>`
+      insert into public.langfuse_scores (trace_id, score_name, value, comment)
+      values (${traceId}, 'user_feedback', ${i % 2}, ${`c${i}`})
+      returning id
+    `;
+    scoreIds.push(row?.id as string);
+    traceIds.push(traceId);
+  }
+  return { scoreIds, traceIds };
+}

@@ -6,19 +6,58 @@ import { LangfuseClient } from '@langfuse/client';
 import { type LangfuseServer, startLangfuseServer } from '../../local/langfuse/server.ts';
 import type { Clock } from '../../supabase/functions/_shared/coach/deps.ts';
 import {
+  type LangfuseSettings,
   loadSyncConfig,
   type SyncConfig,
 } from '../../supabase/functions/_shared/langfuse/config.ts';
-import type { SyncDeps } from '../../supabase/functions/_shared/langfuse/sync.ts';
+import {
+  type SyncDeps,
+  UnrecordedResults,
+} from '../../supabase/functions/_shared/langfuse/sync.ts';
+import { insertPendingFeedback } from './rows.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 
 export interface SyncFixture {
   db: TestDatabase;
   langfuse: LangfuseServer;
   config: SyncConfig;
-  /** The sync's dependencies on `clock`, with settings overridden for one run. */
-  deps(clock: Clock, overrides?: Partial<SyncConfig>): SyncDeps;
+  /** config.langfuse: the local server's URL and keys. */
+  settings: LangfuseSettings;
+  client: LangfuseClient;
+  /** What the runs logged (each run's log lines, e.g. results it could not record). */
+  logs: Record<string, unknown>[];
+  /**
+   * The sync's dependencies on `clock`, with settings overridden for one run;
+   * a fresh UnrecordedResults unless `extra` brings one.
+   */
+  deps(clock: Clock, overrides?: Partial<SyncConfig>, extra?: Partial<SyncDeps>): SyncDeps;
+  /** A test's clean slate: Langfuse emptied and its faults cleared, no traces, scores or runs. */
+  reset(): Promise<void>;
+  /** n traces of one new user, each with a pending user_feedback score. */
+  pendingScores(n: number): Promise<{ scoreIds: string[]; traceIds: string[] }>;
+  /** How often Langfuse accepted each score (score-create events by score id). */
+  scoreDeliveries(): Map<string, number>;
+  /** How often Langfuse accepted each trace (root spans by Langfuse trace id). */
+  traceDeliveries(): Map<string, number>;
   stop(): Promise<void>;
+}
+
+/** How often Langfuse accepted each score (score-create events by score id). */
+export function scoreDeliveries(langfuse: LangfuseServer): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const event of langfuse.scoreEvents) {
+    const id = String(event.body.id);
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** How often Langfuse accepted each trace (root spans by Langfuse trace id). */
+export function traceDeliveries(langfuse: LangfuseServer): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const [traceId, spans] of langfuse.spans)
+    counts.set(traceId, spans.filter((span) => span.parentSpanId === '').length);
+  return counts;
 }
 
 export async function startSyncFixture(env: Record<string, string> = {}): Promise<SyncFixture> {
@@ -31,21 +70,37 @@ export async function startSyncFixture(env: Record<string, string> = {}): Promis
     APP_ENVIRONMENT: 'test',
     ...env,
   });
+  const settings = config.langfuse as LangfuseSettings;
   const client = new LangfuseClient({
     publicKey: langfuse.publicKey,
     secretKey: langfuse.secretKey,
     baseUrl: langfuse.url,
   });
+  const logs: Record<string, unknown>[] = [];
   return {
     db,
     langfuse,
     config,
-    deps: (clock, overrides = {}) => ({
+    settings,
+    client,
+    logs,
+    deps: (clock, overrides = {}, extra = {}) => ({
       sql: db.sql,
       config: { ...config, ...overrides },
       clock,
       langfuse: client,
+      log: (entry) => logs.push(entry),
+      unrecorded: new UnrecordedResults(),
+      ...extra,
     }),
+    async reset() {
+      langfuse.reset();
+      await db.sql`delete from public.langfuse_traces`;
+      await db.sql`delete from public.langfuse_batch_runs`;
+    },
+    pendingScores: (n) => insertPendingFeedback(db.sql, n),
+    scoreDeliveries: () => scoreDeliveries(langfuse),
+    traceDeliveries: () => traceDeliveries(langfuse),
     async stop() {
       await langfuse.stop();
       await db.drop();

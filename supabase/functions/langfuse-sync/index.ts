@@ -3,24 +3,28 @@ import { LangfuseClient } from '@langfuse/client';
 import { runtimeEnv } from '../_shared/config.ts';
 import { loadSyncConfig } from '../_shared/langfuse/config.ts';
 import { createSyncHandler } from '../_shared/langfuse/handler.ts';
+import { UnrecordedResults } from '../_shared/langfuse/sync.ts';
 import { serveHandler } from '../_shared/runtime.ts';
 
 export default serveHandler((deps) => {
-  const env = runtimeEnv();
-  const configured = Boolean(env.LANGFUSE_PUBLIC_KEY && env.LANGFUSE_SECRET_KEY);
-  const config = configured ? loadSyncConfig(env) : null;
+  const config = loadSyncConfig(runtimeEnv());
   return createSyncHandler({
     auth: deps.auth,
     log: deps.log,
-    sync: config && {
+    sync: {
       sql: deps.sql,
       config,
       clock: deps.clock,
-      langfuse: new LangfuseClient({
-        publicKey: config.langfuse.publicKey,
-        secretKey: config.langfuse.secretKey,
-        baseUrl: config.langfuse.baseUrl,
-      }),
+      log: deps.log,
+      // What a run could not record waits here for the next run of this instance.
+      unrecorded: new UnrecordedResults(),
+      langfuse:
+        config.langfuse &&
+        new LangfuseClient({
+          publicKey: config.langfuse.publicKey,
+          secretKey: config.langfuse.secretKey,
+          baseUrl: config.langfuse.baseUrl,
+        }),
     },
   });
 });

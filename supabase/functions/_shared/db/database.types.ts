@@ -164,6 +164,7 @@ export type Database = {
           created_at: string;
           errors: Json | null;
           id: string;
+          langfuse_configured: boolean | null;
           scores_created: number;
           scores_sent: number;
           started_at: string;
@@ -175,6 +176,7 @@ export type Database = {
           created_at?: string;
           errors?: Json | null;
           id: string;
+          langfuse_configured?: boolean | null;
           scores_created?: number;
           scores_sent?: number;
           started_at: string;
@@ -185,6 +187,7 @@ export type Database = {
           created_at?: string;
           errors?: Json | null;
           id?: string;
+          langfuse_configured?: boolean | null;
           scores_created?: number;
           scores_sent?: number;
           started_at?: string;
@@ -194,6 +197,8 @@ export type Database = {
       langfuse_scores: {
         Row: {
           attempts: number;
+          claimed_by: string | null;
+          claimed_until: string | null;
           comment: string | null;
           created_at: string;
           delivered_trace_id: string | null;
@@ -213,6 +218,8 @@ export type Database = {
         ComputedFields: never;
         Insert: {
           attempts?: number;
+          claimed_by?: string | null;
+          claimed_until?: string | null;
           comment?: string | null;
           created_at?: string;
           delivered_trace_id?: string | null;
@@ -231,6 +238,8 @@ export type Database = {
         };
         Update: {
           attempts?: number;
+          claimed_by?: string | null;
+          claimed_until?: string | null;
           comment?: string | null;
           created_at?: string;
           delivered_trace_id?: string | null;
@@ -265,7 +274,10 @@ export type Database = {
           entity_type: string;
           error: string | null;
           export_attempts: number;
+          export_claimed_by: string | null;
+          export_claimed_until: string | null;
           export_error: string | null;
+          export_failed_at: string | null;
           export_next_attempt_at: string | null;
           exported_at: string | null;
           id: string;
@@ -294,7 +306,10 @@ export type Database = {
           entity_type: string;
           error?: string | null;
           export_attempts?: number;
+          export_claimed_by?: string | null;
+          export_claimed_until?: string | null;
           export_error?: string | null;
+          export_failed_at?: string | null;
           export_next_attempt_at?: string | null;
           exported_at?: string | null;
           id?: string;
@@ -322,7 +337,10 @@ export type Database = {
           entity_type?: string;
           error?: string | null;
           export_attempts?: number;
+          export_claimed_by?: string | null;
+          export_claimed_until?: string | null;
           export_error?: string | null;
+          export_failed_at?: string | null;
           export_next_attempt_at?: string | null;
           exported_at?: string | null;
           id?: string;
@@ -718,6 +736,45 @@ export type Database = {
           window_start: string;
         }[];
       };
+      claim_langfuse_scores: {
+        Args: { p_lease_seconds: number; p_limit: number; p_now?: string; p_run_id: string };
+        Returns: {
+          attempts: number;
+          comment: string;
+          environment: string;
+          id: string;
+          langfuse_score_id: string;
+          metadata: Json;
+          score_name: string;
+          trace_id: string;
+          updated_at: string;
+          value: string;
+        }[];
+      };
+      claim_langfuse_trace_exports: {
+        Args: { p_lease_seconds: number; p_limit: number; p_now?: string; p_run_id: string };
+        Returns: {
+          created_at: string;
+          entity_id: string;
+          entity_type: string;
+          export_attempts: number;
+          input: string;
+          metadata: Json;
+          output: string;
+          session_id: string;
+          tags: string[];
+          trace_id: string;
+          user_id: string;
+        }[];
+      };
+      claim_stale_langfuse_scores: {
+        Args: { p_lease_seconds: number; p_limit: number; p_now?: string; p_run_id: string };
+        Returns: {
+          attempts: number;
+          id: string;
+          stale: string;
+        }[];
+      };
       cleanup_batch_runs: {
         Args: { p_batch_size?: number; p_keep_days?: number; p_now?: string };
         Returns: number;
@@ -762,6 +819,18 @@ export type Database = {
           p_trace: Database['public']['CompositeTypes']['coach_trace'];
         };
         Returns: string;
+      };
+      record_langfuse_score_results: {
+        Args: { p_now?: string; p_results: Json; p_run_id: string };
+        Returns: number;
+      };
+      record_langfuse_trace_exports: {
+        Args: { p_now?: string; p_results: Json; p_run_id: string };
+        Returns: number;
+      };
+      record_stale_langfuse_score_deletes: {
+        Args: { p_results: Json; p_run_id: string };
+        Returns: number;
       };
       requeue_misfiled_langfuse_scores: { Args: Record<PropertyKey, never>; Returns: number };
       reserve_budget: {

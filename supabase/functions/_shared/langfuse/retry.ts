@@ -19,6 +19,15 @@ export function outcomeForStatus(
   return { kind: 'retry', error, retryAfterSeconds };
 }
 
+/**
+ * A whole request refused for who sent it or where, not for what it carried:
+ * keys, permissions, a wrong base URL. The rows are not at fault and stay as
+ * they are; the run stops.
+ */
+export function refusesTheCaller(status: number): boolean {
+  return status === 401 || status === 403 || status === 404 || status === 405;
+}
+
 const BASE_DELAY_SECONDS = 30;
 const MAX_DELAY_SECONDS = 6 * 3600;
 

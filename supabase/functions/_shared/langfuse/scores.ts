@@ -1,9 +1,11 @@
 /**
  * Sending scores: pending ones (and failed attempts now due) go to Langfuse
  * as score-create events on /api/public/ingestion, through @langfuse/client.
- * Each batch is claimed with FOR UPDATE SKIP LOCKED in its own transaction,
- * so concurrent runs never send the same row, and a run that dies releases
- * its rows. The 207 answer is read per event.
+ * Claim, commit, send, record (run.ts): a batch is claimed with a lease, sent
+ * with no transaction open, and recorded in another statement, so two runs
+ * never send the same row and a run that dies only leaves a lease that lapses.
+ * The answer must be an IngestionResponse (the spec's schema), read per event;
+ * anything else is a failed attempt.
  *
  * Stable ids make resending harmless: body.id is the score's Langfuse id (our
  * id, or the new one the trace-id repair gave it; Langfuse upserts on it) and
@@ -13,9 +15,10 @@
  * environment, so it shows on the trace in Langfuse.
  */
 import type { LangfuseClient } from '@langfuse/client';
-import type { Sql, TransactionSql } from 'postgres';
-import type { SyncConfig } from './config.ts';
+import { z } from 'zod';
+import type { LangfuseSettings } from './config.ts';
 import { nextAttemptAt, type Outcome, outcomeForStatus, parseRetryAfter } from './retry.ts';
+import { recordResults, type SyncRun } from './run.ts';
 import { langfuseTraceId } from './trace-id.ts';
 
 /** Langfuse's limits: at most 3.5 MB a request; 100 events keeps requests small and fast. */
@@ -35,6 +38,8 @@ export interface PendingScore {
   metadata: unknown;
   attempts: number;
   updated_at: Date;
+  /** updated_at exactly (microseconds), as the record compares it. */
+  version: string;
 }
 
 export interface ScoreEvent {
@@ -95,12 +100,32 @@ export interface BatchReport {
   errors: string[];
 }
 
+/** Per-request options of @langfuse/client: no retries of its own, the whole answer bounded. */
+export function requestOptions(langfuse: LangfuseSettings) {
+  // The client's own timeout stops at the headers; the signal bounds the body too.
+  const abortSignal = AbortSignal.timeout(langfuse.timeoutMs);
+  return {
+    maxRetries: 0,
+    timeoutInSeconds: langfuse.timeoutMs / 1000,
+    abortSignal,
+  };
+}
+
 /** A failed @langfuse/client call as an outcome, and why the run stops. */
 export function requestFailure(
   error: unknown,
   now: Date,
   what = 'ingestion',
+  signal?: AbortSignal,
 ): { outcome: Outcome; stop: string; status: number | null } {
+  if (signal?.aborted) {
+    const message = 'no complete answer within the Langfuse timeout';
+    return {
+      outcome: { kind: 'retry', error: message },
+      stop: `${what} failed: ${message}`,
+      status: null,
+    };
+  }
   const failure = error as {
     statusCode?: number;
     rawResponse?: { headers?: Headers };
@@ -123,131 +148,162 @@ export function requestFailure(
   };
 }
 
-async function applyOutcomes(
-  tx: TransactionSql,
-  rows: PendingScore[],
-  outcomes: Map<string, Outcome>,
-  config: SyncConfig,
-  now: Date,
-): Promise<Pick<BatchReport, 'sent' | 'failed' | 'retried' | 'errors'>> {
-  const report = { sent: 0, failed: 0, retried: 0, errors: [] as string[] };
-  const updates = rows.map((row) => {
-    const outcome = outcomes.get(row.id) ?? { kind: 'retry', error: 'no result for this event' };
-    const attempts = row.attempts + 1;
-    if (outcome.kind === 'delivered') {
-      report.sent += 1;
-      const traceRef = langfuseTraceId(row.trace_id);
-      return {
-        id: row.id,
-        status: 'sent',
-        sent: true,
-        attempts,
-        next: null,
-        error: null,
-        trace_ref: traceRef,
-      };
-    }
-    report.errors.push(`${row.id}: ${outcome.error}`);
-    if (outcome.kind === 'rejected' || attempts >= config.maxAttempts) {
-      report.failed += 1;
-      return {
-        id: row.id,
-        status: 'failed',
-        sent: false,
-        attempts,
-        next: null,
-        error: outcome.error,
-        trace_ref: null,
-      };
-    }
-    report.retried += 1;
-    const next = nextAttemptAt(now, attempts, outcome.retryAfterSeconds);
-    return {
-      id: row.id,
-      status: 'pending',
-      sent: false,
-      attempts,
-      next: next.toISOString(),
-      error: outcome.error,
-      trace_ref: null,
-    };
-  });
-  await tx`
-    update public.langfuse_scores s set
-      status = u.status,
-      sent_at = case when u.sent then ${now} else null end,
-      attempts = u.attempts,
-      next_attempt_at = u.next,
-      last_error = u.error,
-      -- Langfuse keeps the trace id a score was created with: record the first.
-      delivered_trace_id = coalesce(s.delivered_trace_id, u.trace_ref)
-    from jsonb_to_recordset(${tx.json(updates as never)})
-      as u(id uuid, status text, sent boolean, attempts integer, next timestamptz, error text,
-        trace_ref text)
-    where s.id = u.id
-  `;
-  return report;
+/** POST /api/public/ingestion's answer (IngestionResponse in Langfuse's OpenAPI spec). */
+export const IngestionResponseSchema = z.object({
+  successes: z.array(z.object({ id: z.string(), status: z.number().int() })),
+  errors: z.array(
+    z.object({
+      id: z.string(),
+      status: z.number().int(),
+      message: z.string().nullish(),
+      error: z.unknown().optional(),
+    }),
+  ),
+});
+
+interface ScoreResult {
+  id: string;
+  version: string;
+  attempted: boolean;
+  status: 'sent' | 'pending' | 'failed';
+  attempts: number;
+  next: string | null;
+  error: string | null;
+  trace_ref: string | null;
 }
 
-/** Claims, sends and settles one batch of due scores. */
-export async function sendScoreBatch(
-  sql: Sql,
-  client: LangfuseClient,
-  config: SyncConfig,
+function resultOf(
+  row: PendingScore,
+  outcome: Outcome | undefined,
+  maxAttempts: number,
   now: Date,
+): ScoreResult {
+  const attempts = row.attempts + 1;
+  const base = { id: row.id, version: row.version, attempted: true, attempts };
+  if (!outcome) {
+    return {
+      ...base,
+      attempted: false,
+      status: 'pending',
+      next: null,
+      error: null,
+      trace_ref: null,
+    };
+  }
+  if (outcome.kind === 'delivered') {
+    const trace_ref = langfuseTraceId(row.trace_id);
+    return { ...base, status: 'sent', next: null, error: null, trace_ref };
+  }
+  if (outcome.kind === 'rejected' || attempts >= maxAttempts) {
+    return { ...base, status: 'failed', next: null, error: outcome.error, trace_ref: null };
+  }
+  const next = nextAttemptAt(now, attempts, outcome.retryAfterSeconds).toISOString();
+  return { ...base, status: 'pending', next, error: outcome.error, trace_ref: null };
+}
+
+/** The events' outcomes from Langfuse's answer, by score id. */
+async function sendEvents(
+  client: LangfuseClient,
+  langfuse: LangfuseSettings,
+  events: ScoreEvent[],
+  scoreOfEvent: Map<string, string>,
+  now: Date,
+): Promise<{ outcomes: Map<string, Outcome>; stop: string | null; refused: boolean }> {
+  const outcomes = new Map<string, Outcome>();
+  const options = requestOptions(langfuse);
+  try {
+    // The spec allows a null comment (ScoreBody.comment is nullable); the SDK's type does not.
+    const batch = events as unknown as Parameters<
+      LangfuseClient['api']['ingestion']['batch']
+    >[0]['batch'];
+    const raw = await client.api.ingestion.batch({ batch }, options);
+    const answer = IngestionResponseSchema.safeParse(raw);
+    if (!answer.success) {
+      const error = `an answer that is no IngestionResponse: ${JSON.stringify(raw)?.slice(0, 200)}`;
+      for (const scoreId of scoreOfEvent.values()) outcomes.set(scoreId, { kind: 'retry', error });
+      return { outcomes, stop: `ingestion failed: ${error}`, refused: false };
+    }
+    for (const success of answer.data.successes) {
+      const scoreId = scoreOfEvent.get(success.id);
+      if (scoreId) outcomes.set(scoreId, outcomeForStatus(success.status, ''));
+    }
+    for (const error of answer.data.errors) {
+      const scoreId = scoreOfEvent.get(error.id);
+      const detail = [error.message, error.error ? JSON.stringify(error.error) : '']
+        .filter(Boolean)
+        .join(' ');
+      if (scoreId)
+        outcomes.set(scoreId, outcomeForStatus(error.status, `${error.status} ${detail}`.trim()));
+    }
+    // An event the answer does not name was not taken.
+    for (const scoreId of scoreOfEvent.values())
+      if (!outcomes.has(scoreId))
+        outcomes.set(scoreId, { kind: 'retry', error: 'no result for this event' });
+    return { outcomes, stop: null, refused: false };
+  } catch (error) {
+    const failure = requestFailure(error, now, 'ingestion', options.abortSignal);
+    // The whole request refused (credentials, permissions): not these rows' fault. Leave them.
+    if (failure.outcome.kind === 'rejected') return { outcomes, stop: failure.stop, refused: true };
+    for (const scoreId of scoreOfEvent.values()) outcomes.set(scoreId, failure.outcome);
+    return { outcomes, stop: failure.stop, refused: false };
+  }
+}
+
+/** Claims, sends and records one batch of due scores. */
+export async function sendScoreBatch(
+  run: SyncRun,
+  client: LangfuseClient,
+  langfuse: LangfuseSettings,
   limit = MAX_EVENTS_PER_BATCH,
 ): Promise<BatchReport> {
-  return sql.begin(async (tx) => {
-    // A score whose misfiled copy is not deleted yet waits (score-repair.ts).
-    const claimed = await tx<PendingScore[]>`
-      select s.id, s.langfuse_score_id, s.trace_id, t.metadata->>'environment' as environment,
-        s.score_name, s.value::text as value, s.comment, s.metadata, s.attempts, s.updated_at
-      from public.langfuse_scores s
-      join public.langfuse_traces t on t.trace_id = s.trace_id
-      where s.status = 'pending' and s.stale_langfuse_score_id is null
-        and (s.next_attempt_at is null or s.next_attempt_at <= ${now})
-      order by s.next_attempt_at nulls first, s.created_at
-      limit ${Math.min(limit, MAX_EVENTS_PER_BATCH)}
-      for update of s skip locked
-    `;
-    const empty = { claimed: 0, sent: 0, failed: 0, retried: 0, stop: null, errors: [] };
-    if (claimed.length === 0) return empty;
-    const events = fitBatch(claimed.map((row) => scoreEvent(row, config.environment)));
-    const rows = claimed.slice(0, events.length);
-    const scoreOfEvent = new Map(events.map((event, i) => [event.id, rows[i]?.id as string]));
-    const outcomes = new Map<string, Outcome>();
-    let stop: string | null = null;
-    try {
-      // The spec allows a null comment (ScoreBody.comment is nullable); the SDK's type does not.
-      const batch = events as unknown as Parameters<
-        LangfuseClient['api']['ingestion']['batch']
-      >[0]['batch'];
-      const result = await client.api.ingestion.batch(
-        { batch },
-        { maxRetries: 0, timeoutInSeconds: config.langfuse.timeoutMs / 1000 },
-      );
-      for (const success of result.successes) {
-        const scoreId = scoreOfEvent.get(success.id);
-        if (scoreId) outcomes.set(scoreId, outcomeForStatus(success.status, ''));
-      }
-      for (const error of result.errors) {
-        const scoreId = scoreOfEvent.get(error.id);
-        const detail = [error.message, error.error ? JSON.stringify(error.error) : '']
-          .filter(Boolean)
-          .join(' ');
-        if (scoreId)
-          outcomes.set(scoreId, outcomeForStatus(error.status, `${error.status} ${detail}`.trim()));
-      }
-    } catch (error) {
-      const failure = requestFailure(error, now);
-      stop = failure.stop;
-      if (failure.outcome.kind === 'rejected') {
-        // The whole request was refused (credentials, permissions): not these rows' fault. Leave them.
-        return { ...empty, claimed: rows.length, stop, errors: [failure.outcome.error] };
-      }
-      for (const row of rows) outcomes.set(row.id, failure.outcome);
-    }
-    const report = await applyOutcomes(tx, rows, outcomes, config, now);
-    return { claimed: rows.length, ...report, stop };
+  const { sql, config } = run;
+  const now = run.clock.now();
+  const claimed = await run.db(
+    'claim scores',
+    () => sql<PendingScore[]>`
+      select *, to_jsonb(updated_at) #>> '{}' as version
+      from public.claim_langfuse_scores(${run.id}, ${Math.min(limit, MAX_EVENTS_PER_BATCH)}, ${run.leaseSeconds}, ${now})
+    `,
+  );
+  const report: BatchReport = {
+    claimed: 0,
+    sent: 0,
+    failed: 0,
+    retried: 0,
+    stop: null,
+    errors: [],
+  };
+  if (claimed.length === 0) return report;
+  const events = fitBatch(claimed.map((row) => scoreEvent(row, config.environment)));
+  const scoreOfEvent = new Map(events.map((event, i) => [event.id, claimed[i]?.id as string]));
+  const sent = await sendEvents(client, langfuse, events, scoreOfEvent, now);
+  report.claimed = claimed.length;
+  report.stop = sent.stop;
+  if (sent.refused && sent.stop) report.errors.push(sent.stop);
+
+  // Rows past what fitted one request, or of a refused request, are only released.
+  const results = claimed.map((row) =>
+    resultOf(row, sent.outcomes.get(row.id), config.maxAttempts, now),
+  );
+  for (const result of results) {
+    if (!result.attempted) continue;
+    if (result.status === 'sent') report.sent += 1;
+    else report.errors.push(`${result.id}: ${result.error}`);
+    if (result.status === 'failed') report.failed += 1;
+    if (result.status === 'pending') report.retried += 1;
+  }
+  await recordResults(run, {
+    runId: run.id,
+    kind: 'score results',
+    accepted: results.filter((r) => r.status === 'sent').map((r) => r.id),
+    rows: results.length,
+    write: () =>
+      run.db(
+        'record score results',
+        () => sql`
+          select public.record_langfuse_score_results(${run.id}, ${sql.json(results as never)}, ${now})
+        `,
+      ),
   });
+  return report;
 }

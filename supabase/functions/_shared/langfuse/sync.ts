@@ -1,33 +1,46 @@
 /**
  * One run of the Langfuse sync:
  *
- *   record the run -> [re-queue misfiled scores, when asked] -> derive due
- *   scores -> roll new traces into usage_daily -> export traces (OTLP) ->
- *   delete misfiled score copies -> send scores (ingestion, 207) -> complete
- *   the run with its counts and errors
+ *   open the run's row -> record what an earlier run of this instance could
+ *   not -> close the rows of runs that died -> [re-queue misfiled scores, when
+ *   asked] -> derive due scores -> roll new traces into usage_daily -> export
+ *   traces (OTLP) -> delete misfiled score copies -> send scores (ingestion,
+ *   207) -> complete the row with the run's counts and errors
  *
- * Work is bounded by a count and a time budget, so a run ends well inside the
- * Edge Function wall clock; what is left waits for the next run. A run that
- * crashed leaves its batch-run row without completed_at and its claims
- * released (each batch is its own transaction), so the next run simply takes
- * the rows; it names such runs in its errors.
+ * Without Langfuse keys the run stops after the rollup: scores stay pending.
+ * No transaction is open while Langfuse is asked anything (claim, commit,
+ * send, record: run.ts). Work is bounded by a count and a time budget, so a
+ * run ends well inside the Edge Function wall clock and its CPU limit; what is
+ * left waits for the next run. A database failure ends the run with an error
+ * (the function answers 503); its row is completed if the database allows,
+ * else the next run closes it.
  */
 import type { LangfuseClient } from '@langfuse/client';
 import type { Sql } from 'postgres';
 import type { Clock } from '../coach/deps.ts';
-import type { SyncConfig } from './config.ts';
+import { describeError } from '../http/errors.ts';
+import { consoleLogger, type Logger } from '../log.ts';
+import { closeAbandonedRuns, completeRunRow, openRunRow } from './batch-runs.ts';
+import type { LangfuseSettings, SyncConfig } from './config.ts';
+import { type SyncRun, startRun, UnrecordedResults } from './run.ts';
 import { deleteStaleScoreBatch } from './score-repair.ts';
 import { MAX_EVENTS_PER_BATCH, sendScoreBatch } from './scores.ts';
 import { exportTraceBatch } from './traces.ts';
 
-export const BATCH_NAME = 'langfuse-sync';
+export { BATCH_NAME } from './batch-runs.ts';
+export { UnrecordedResults } from './run.ts';
+
 const ROLLUP_BATCH = 10_000;
 
 export interface SyncDeps {
   sql: Sql;
-  langfuse: LangfuseClient;
+  /** Null without Langfuse keys (config.langfuse is null then too). */
+  langfuse: LangfuseClient | null;
   config: SyncConfig;
   clock: Clock;
+  log?: Logger;
+  /** What runs of this instance could not record; one per function instance. */
+  unrecorded?: UnrecordedResults;
   fetch?: typeof fetch;
 }
 
@@ -42,6 +55,9 @@ export interface SyncOptions {
 
 export interface SyncSummary {
   runId: string;
+  langfuse: 'configured' | 'not configured';
+  /** Batches an earlier run of this instance sent but could not record, recorded now. */
+  carriedRecordsWritten: number;
   scoresCreated: number;
   /** Scores re-queued by the trace-id repair in this run (resendMisfiled). */
   scoresRequeued: number;
@@ -50,95 +66,136 @@ export interface SyncSummary {
   derived: Record<string, number>;
   usageRolledUp: number;
   tracesExported: number;
+  /** Traces Langfuse refused for their content; not sent again. */
+  tracesFailed: number;
   scoresSent: number;
   scoresFailed: number;
   scoresRetried: number;
   stoppedBecause: string[];
+  /** Runs that died, closed by this run. */
   abandonedRuns: string[];
   durationMs: number;
 }
 
+const processUnrecorded = new UnrecordedResults();
+
 export async function runSync(deps: SyncDeps, options: SyncOptions = {}): Promise<SyncSummary> {
   const { sql, config, clock } = deps;
-  const runId = crypto.randomUUID();
+  const run = startRun({
+    sql,
+    config,
+    clock,
+    log: deps.log ?? consoleLogger,
+    unrecorded: deps.unrecorded ?? processUnrecorded,
+  });
   const startedAt = clock.now();
   const startedMs = performance.now();
-  const deadline = startedMs + config.timeBudgetMs;
-  const timeLeft = () => performance.now() < deadline;
-  await sql`insert into public.langfuse_batch_runs (id, batch_name, started_at) values (${runId}, ${BATCH_NAME}, ${startedAt})`;
-
-  const abandoned = await sql<{ id: string }[]>`
-    select id from public.langfuse_batch_runs
-    where batch_name = ${BATCH_NAME} and completed_at is null and id <> ${runId}
-      and started_at < ${startedAt}::timestamptz - make_interval(secs => ${Math.ceil(config.timeBudgetMs / 1000) * 2})
-    order by started_at limit 20
-  `;
-  let scoresRequeued = 0;
-  if (options.resendMisfiled) {
-    const [row] = await sql<{ n: number }[]>`select public.requeue_misfiled_langfuse_scores() as n`;
-    scoresRequeued = row?.n ?? 0;
-  }
-  const [derivedRow] = await sql<{ counts: Record<string, number> }[]>`
-    select public.derive_scores(${startedAt}, ${config.weeklyThreshold}) as counts
-  `;
-  const derived = derivedRow?.counts ?? { total: 0 };
-
-  // The usage rollup, a batch at a time, within the same budget.
-  let usageRolledUp = 0;
-  while (timeLeft()) {
-    const [rolled] = await sql<{ n: number }[]>`select public.roll_up_usage(${ROLLUP_BATCH}) as n`;
-    usageRolledUp += rolled?.n ?? 0;
-    if ((rolled?.n ?? 0) < ROLLUP_BATCH) break;
-  }
-
+  const sending = deps.langfuse && config.langfuse ? config.langfuse : null;
   const summary: SyncSummary = {
-    runId,
-    scoresCreated: derived.total ?? 0,
-    scoresRequeued,
+    runId: run.id,
+    langfuse: sending ? 'configured' : 'not configured',
+    carriedRecordsWritten: 0,
+    scoresCreated: 0,
+    scoresRequeued: 0,
     staleScoresDeleted: 0,
-    derived,
-    usageRolledUp,
+    derived: { total: 0 },
+    usageRolledUp: 0,
     tracesExported: 0,
+    tracesFailed: 0,
     scoresSent: 0,
     scoresFailed: 0,
     scoresRetried: 0,
     stoppedBecause: [],
-    abandonedRuns: abandoned.map((row) => row.id),
+    abandonedRuns: [],
     durationMs: 0,
   };
   const sampleErrors: string[] = [];
+  await openRunRow(run, startedAt);
+  try {
+    summary.carriedRecordsWritten = await run.unrecorded.flush(run.log);
+    summary.abandonedRuns = await closeAbandonedRuns(run, startedAt);
+    await prepare(run, summary, startedAt, options);
+    if (sending && deps.langfuse) {
+      await send(run, deps.langfuse, sending, summary, sampleErrors, deps.fetch);
+    }
+    if (!run.timeLeft()) summary.stoppedBecause.push('time budget used up');
+  } catch (error) {
+    summary.stoppedBecause.push(`stopped: ${describeError(error)}`);
+    summary.durationMs = Math.round(performance.now() - startedMs);
+    // The database may be the reason: then the next run closes this row.
+    await completeRunRow(run, summary, problemsOf(summary, sampleErrors)).catch(() => {});
+    throw error;
+  }
+  summary.durationMs = Math.round(performance.now() - startedMs);
+  await completeRunRow(run, summary, problemsOf(summary, sampleErrors));
+  return summary;
+}
 
-  let tracesSeen = 0;
-  while (tracesSeen < config.maxTraces && timeLeft()) {
-    const batch = await exportTraceBatch(
-      sql,
-      config,
-      clock.now(),
-      Math.min(config.traceBatch, config.maxTraces - tracesSeen),
-      deps.fetch,
+/** Everything that needs no Langfuse: the repair's re-queue, derived scores, the usage rollup. */
+async function prepare(
+  run: SyncRun,
+  summary: SyncSummary,
+  startedAt: Date,
+  options: SyncOptions,
+): Promise<void> {
+  const { sql, config } = run;
+  if (options.resendMisfiled) {
+    const [row] = await run.db(
+      'requeue misfiled scores',
+      () => sql<{ n: number }[]>`select public.requeue_misfiled_langfuse_scores() as n`,
     );
+    summary.scoresRequeued = row?.n ?? 0;
+  }
+  const [derivedRow] = await run.db(
+    'derive scores',
+    () => sql<{ counts: Record<string, number> }[]>`
+      select public.derive_scores(${startedAt}, ${config.weeklyThreshold}) as counts
+    `,
+  );
+  summary.derived = derivedRow?.counts ?? { total: 0 };
+  summary.scoresCreated = summary.derived.total ?? 0;
+  // The usage rollup, a batch at a time, within the same budget.
+  while (run.timeLeft()) {
+    const [rolled] = await run.db(
+      'roll up usage',
+      () => sql<{ n: number }[]>`select public.roll_up_usage(${ROLLUP_BATCH}) as n`,
+    );
+    summary.usageRolledUp += rolled?.n ?? 0;
+    if ((rolled?.n ?? 0) < ROLLUP_BATCH) break;
+  }
+}
+
+async function send(
+  run: SyncRun,
+  client: LangfuseClient,
+  langfuse: LangfuseSettings,
+  summary: SyncSummary,
+  sampleErrors: string[],
+  fetchImpl?: typeof fetch,
+): Promise<void> {
+  const { config } = run;
+  let tracesSeen = 0;
+  while (tracesSeen < config.maxTraces && run.timeLeft()) {
+    const limit = Math.min(config.traceBatch, config.maxTraces - tracesSeen);
+    const batch = await exportTraceBatch(run, langfuse, limit, fetchImpl);
     tracesSeen += batch.claimed;
     summary.tracesExported += batch.exported;
+    summary.tracesFailed += batch.failed;
     if (batch.stop) summary.stoppedBecause.push(batch.stop);
     if (batch.claimed === 0 || batch.stop) break;
   }
 
-  while (timeLeft()) {
-    const batch = await deleteStaleScoreBatch(sql, deps.langfuse, config, clock.now());
+  while (run.timeLeft()) {
+    const batch = await deleteStaleScoreBatch(run, client, langfuse);
     summary.staleScoresDeleted += batch.deleted;
     if (batch.stop) summary.stoppedBecause.push(batch.stop);
     if (batch.claimed === 0 || batch.stop) break;
   }
 
   let scoresSeen = 0;
-  while (scoresSeen < config.maxScores && timeLeft()) {
-    const batch = await sendScoreBatch(
-      sql,
-      deps.langfuse,
-      config,
-      clock.now(),
-      Math.min(MAX_EVENTS_PER_BATCH, config.maxScores - scoresSeen),
-    );
+  while (scoresSeen < config.maxScores && run.timeLeft()) {
+    const limit = Math.min(MAX_EVENTS_PER_BATCH, config.maxScores - scoresSeen);
+    const batch = await sendScoreBatch(run, client, langfuse, limit);
     scoresSeen += batch.claimed;
     summary.scoresSent += batch.sent;
     summary.scoresFailed += batch.failed;
@@ -147,29 +204,22 @@ export async function runSync(deps: SyncDeps, options: SyncOptions = {}): Promis
     if (batch.stop) summary.stoppedBecause.push(batch.stop);
     if (batch.claimed === 0 || batch.stop) break;
   }
-  if (!timeLeft()) summary.stoppedBecause.push('time budget used up');
+}
 
-  summary.durationMs = Math.round(performance.now() - startedMs);
-  const problems =
-    summary.stoppedBecause.length ||
-    sampleErrors.length ||
-    summary.abandonedRuns.length ||
-    summary.scoresFailed
-      ? {
-          stoppedBecause: summary.stoppedBecause,
-          scoresFailed: summary.scoresFailed,
-          scoresRetried: summary.scoresRetried,
-          sampleErrors,
-          abandonedRuns: summary.abandonedRuns,
-        }
-      : null;
-  await sql`
-    update public.langfuse_batch_runs set
-      scores_created = ${summary.scoresCreated},
-      scores_sent = ${summary.scoresSent},
-      errors = ${problems ? sql.json(problems as never) : null},
-      completed_at = ${clock.now()}
-    where id = ${runId}
-  `;
-  return summary;
+function problemsOf(summary: SyncSummary, sampleErrors: string[]): Record<string, unknown> | null {
+  const clean =
+    summary.stoppedBecause.length === 0 &&
+    sampleErrors.length === 0 &&
+    summary.abandonedRuns.length === 0 &&
+    summary.scoresFailed === 0 &&
+    summary.tracesFailed === 0;
+  if (clean) return null;
+  return {
+    stoppedBecause: summary.stoppedBecause,
+    scoresFailed: summary.scoresFailed,
+    scoresRetried: summary.scoresRetried,
+    tracesFailed: summary.tracesFailed,
+    sampleErrors,
+    abandonedRuns: summary.abandonedRuns,
+  };
 }
