@@ -9,7 +9,8 @@
  *    platform gives functions (SUPABASE_URL, SUPABASE_DB_URL, SUPABASE_JWKS,
  *    SUPABASE_SECRET_KEYS, SUPABASE_PUBLISHABLE_KEYS).
  *  - With no LLM key configured, the local mock LLM; with no Langfuse keys,
- *    the local Langfuse-compatible server (on :54330), unless
+ *    the local Langfuse-compatible server (on :54330; Langfuse v4 as Langfuse
+ *    Cloud runs it, or v3 with LOCAL_LANGFUSE_VERSION=v3), unless
  *    `npm start -- --without-langfuse`: then the sync runs as a project
  *    without Langfuse keys does (derived scores, rollup, no sending).
  *  - The Langfuse sync every minute (LANGFUSE_SYNC_CRON), as pg_cron does on
@@ -95,14 +96,20 @@ runMain(async () => {
   } else if (process.env.LANGFUSE_PUBLIC_KEY && process.env.LANGFUSE_SECRET_KEY) {
     langfuseLine = `Langfuse   ${process.env.LANGFUSE_BASE_URL ?? 'https://cloud.langfuse.com'} (from your environment)`;
   } else {
-    const langfuse = await startLangfuseServer({ port: LOCAL_LANGFUSE_PORT });
+    // Langfuse Cloud's version by default; LOCAL_LANGFUSE_VERSION=v3 for a self-hosted v3.
+    const version = process.env.LOCAL_LANGFUSE_VERSION === 'v3' ? 'v3' : 'v4';
+    const langfuse = await startLangfuseServer({ port: LOCAL_LANGFUSE_PORT, version });
     stops.unshift(() => langfuse.stop());
     Object.assign(langfuseEnv, {
       LANGFUSE_PUBLIC_KEY: langfuse.publicKey,
       LANGFUSE_SECRET_KEY: langfuse.secretKey,
       LANGFUSE_BASE_URL: langfuse.url,
     });
-    langfuseLine = `Langfuse   local server at ${langfuse.url}; a trace: curl -u ${langfuse.publicKey}:${langfuse.secretKey} ${langfuse.url}/api/public/traces/<traceId without dashes>`;
+    const read =
+      version === 'v4'
+        ? `${langfuse.url}/api/public/v2/observations?traceId=<traceId without dashes>`
+        : `${langfuse.url}/api/public/traces/<traceId without dashes>`;
+    langfuseLine = `Langfuse   local server (${version}) at ${langfuse.url}; a trace: curl -u ${langfuse.publicKey}:${langfuse.secretKey} '${read}'`;
   }
 
   const keys = await loadOrCreateKeys();

@@ -5,7 +5,8 @@
  *
  * `npm run sync -- --resend-sent` runs the trace-id repair first: scores an
  * earlier version filed in Langfuse under the dashed UUID are deleted there
- * and sent again under new ids, on the right trace. With SUPABASE_URL and
+ * and sent again under new ids, on the right trace. Langfuse limits deletes
+ * per day, so it says how many remain and roughly when the repair ends. With SUPABASE_URL and
  * SUPABASE_SECRET_KEY it runs against a hosted project.
  */
 import { parseArgs } from 'node:util';
@@ -35,5 +36,17 @@ runMain(async () => {
   }
   const text = await res.text();
   if (!res.ok) throw new StepError('call langfuse-sync', `HTTP ${res.status}`, { detail: text });
-  console.log(JSON.stringify(JSON.parse(text), null, 2));
+  const summary = JSON.parse(text) as {
+    repair?: { remaining: number; allowedToday: number; doneBy: string | null } | null;
+  };
+  console.log(JSON.stringify(summary, null, 2));
+  const repair = summary.repair;
+  if (repair) {
+    // Langfuse allows few score deletes a day (LANGFUSE_SCORE_DELETES_PER_DAY): the repair paces itself.
+    console.log(
+      repair.remaining === 0
+        ? 'repair: every misfiled copy is deleted'
+        : `repair: ${repair.remaining} misfiled copies left to delete, ${repair.allowedToday} allowed in the next runs today; done by about ${repair.doneBy} (the scheduled sync carries on)`,
+    );
+  }
 });

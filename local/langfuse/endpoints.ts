@@ -7,12 +7,17 @@
  *    packages/shared/src/server/ingestion/processEventBatch.ts (per-event
  *    validation, 207 {successes, errors}); each event is first checked against
  *    the published OpenAPI spec, as this server always did.
- *  - POST /api/public/otel/v1/traces: web/src/pages/api/public/otel/v1/traces/index.ts.
+ *    On a v4 server (`eventsOnly`) the batch is first filtered by
+ *    events-only.ts: only score-create and sdk-log events are processed.
+ *  - POST /api/public/otel/v1/traces: web/src/pages/api/public/otel/v1/traces/index.ts;
+ *    what happens to an accepted export (v3 merge, v4 direct or legacy path)
+ *    is the caller's `write`.
  */
 import { randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { sortBatch } from './entity-merge.ts';
+import { filterBatchForEventsOnly } from './events-only.ts';
 import { type IngestionEvent, ingestionEventSchema } from './ingestion-schema.ts';
 import { ingestionEventValidator, specErrors } from './openapi.ts';
 import {
@@ -22,7 +27,7 @@ import {
   otlpExportProblem,
   parseId,
 } from './otlp.ts';
-import { LOCAL_PROJECT_ID, type ProjectStore } from './project-store.ts';
+import { LOCAL_PROJECT_ID } from './project-store.ts';
 
 export interface Answer {
   status: number;
@@ -69,12 +74,18 @@ export const INGESTION_BODY_LIMIT_BYTES = 4.5 * 1024 * 1024;
 /** ingestion.ts batchType. */
 const Batch = z.object({ batch: z.array(z.unknown()), metadata: z.unknown().nullish() });
 
+/** Where accepted events go: the v3 ProjectStore, or the v4 store (scores only). */
+export interface EventSink {
+  ingestBatch(validated: IngestionEvent[]): void;
+}
+
 export function ingestion(
   raw: Buffer,
   contentType: string,
-  store: ProjectStore,
+  store: EventSink,
   received: Received,
   eventErrors: Map<string, InjectedEventError>,
+  eventsOnly = false,
 ): Answer {
   if (raw.byteLength > INGESTION_BODY_LIMIT_BYTES) {
     return { status: 413, body: 'Body exceeded 4.5mb limit', text: true };
@@ -92,10 +103,13 @@ export function ingestion(
     const errors = parsed.error.issues.map((issue) => issue.message);
     return { status: 400, body: { message: 'Invalid request data', errors } };
   }
+  const { batchForProcessing, rejectedErrors } = eventsOnly
+    ? filterBatchForEventsOnly(parsed.data.batch)
+    : { batchForProcessing: parsed.data.batch, rejectedErrors: [] };
   const validate = ingestionEventValidator();
   const errors: { id: string; status: number; message?: string; error?: unknown }[] = [];
   const accepted: IngestionEvent[] = [];
-  for (const event of parsed.data.batch) {
+  for (const event of batchForProcessing) {
     const id =
       typeof (event as { id?: unknown })?.id === 'string'
         ? (event as { id: string }).id
@@ -135,6 +149,8 @@ export function ingestion(
   }
   store.ingestBatch(accepted);
   const successes = sortBatch(accepted).map((e) => ({ id: e.id, status: 201 }));
+  // ingestion.ts: the events-only refusals come after processEventBatch's own errors.
+  errors.push(...rejectedErrors);
   return { status: 207, body: { successes, errors } };
 }
 
@@ -157,7 +173,7 @@ function receivedSpans(resourceSpans: OtlpResourceSpans[]): ReceivedSpan[] {
 export function otelTraces(
   raw: Buffer,
   headers: { contentType: string; contentEncoding: string; ingestionVersion: string },
-  store: ProjectStore,
+  write: (resourceSpans: OtlpResourceSpans[]) => void,
   received: Received,
 ): Answer {
   let body = raw;
@@ -198,7 +214,7 @@ export function otelTraces(
     list.push(span);
     received.spans.set(span.traceId, list);
   }
-  store.ingestOtel(resourceSpans as OtlpResourceSpans[]);
+  write(resourceSpans as OtlpResourceSpans[]);
   return { status: 200, body: queuedJob(headers.ingestionVersion) };
 }
 

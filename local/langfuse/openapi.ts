@@ -22,7 +22,11 @@ export type SpecSchemaName =
   | 'GetScoresResponse'
   | 'ScoreV1'
   | 'Score'
-  | 'SessionWithTraces';
+  | 'SessionWithTraces'
+  | 'ObservationsV2Response'
+  | 'GetScoresV3Response'
+  | 'CreateScoreRequest'
+  | 'CreateScoreResponse';
 
 /** Every `format` the spec names, so ajv can be told which ones it checks. */
 const formatsInSpec = new Set<string>();

@@ -12,7 +12,7 @@ import type { ProjectStore } from './project-store.ts';
 import { InvalidRequest, listScores } from './score-list.ts';
 import { scoreV1, scoreV2, sessionWithTraces, traceWithFullDetails } from './views.ts';
 
-export type RouteKind = 'ingestion' | 'otel' | 'traces' | 'scores' | 'sessions';
+export type RouteKind = 'ingestion' | 'otel' | 'traces' | 'scores' | 'sessions' | 'observations';
 
 const ROUTES: [RegExp, RouteKind][] = [
   [/^\/api\/public\/ingestion$/, 'ingestion'],
@@ -21,16 +21,33 @@ const ROUTES: [RegExp, RouteKind][] = [
   [/^\/api\/public\/(v2\/)?scores(\/[^/]+)?$/, 'scores'],
   [/^\/api\/public\/sessions\/[^/]+$/, 'sessions'],
 ];
+/** The read APIs of Langfuse v4 (v4-routes.ts); a v3 server has neither. */
+const V4_ROUTES: [RegExp, RouteKind][] = [
+  [/^\/api\/public\/v2\/observations$/, 'observations'],
+  [/^\/api\/public\/v3\/scores$/, 'scores'],
+];
 
-export function routeKind(path: string): RouteKind | undefined {
-  return ROUTES.find(([pattern]) => pattern.test(path))?.[1];
+export function routeKind(path: string, version: 'v3' | 'v4' = 'v3'): RouteKind | undefined {
+  const routes = version === 'v4' ? [...ROUTES, ...V4_ROUTES] : ROUTES;
+  return routes.find(([pattern]) => pattern.test(path))?.[1];
+}
+
+/** withMiddlewares: a ZodError or an InvalidRequestError is a 400; anything else is thrown on. */
+export function clientError(error: unknown): Answer {
+  if (error instanceof ZodError) {
+    return { status: 400, body: { message: 'Invalid request data', error: error.issues } };
+  }
+  if (error instanceof InvalidRequest) {
+    return { status: 400, body: { message: error.message, error: 'InvalidRequestError' } };
+  }
+  throw error;
 }
 
 const notFound = (message: string): Answer => ({
   status: 404,
   body: { message, error: 'LangfuseNotFoundError' },
 });
-const methodNotAllowed: Answer = {
+export const methodNotAllowed: Answer = {
   status: 405,
   body: { message: 'Method not allowed', error: 'MethodNotAllowedError' },
 };
@@ -76,12 +93,6 @@ export function readRoute(
     if (!score) return notFound('Score not found');
     return ok(score, version === 'v1' ? 'ScoreV1' : 'Score');
   } catch (error) {
-    if (error instanceof ZodError) {
-      return { status: 400, body: { message: 'Invalid request data', error: error.issues } };
-    }
-    if (error instanceof InvalidRequest) {
-      return { status: 400, body: { message: error.message, error: 'InvalidRequestError' } };
-    }
-    throw error;
+    return clientError(error);
   }
 }

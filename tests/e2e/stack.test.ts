@@ -33,9 +33,25 @@ let token: string;
 let supabase: SupabaseClient;
 const serverLog: string[] = [];
 
-interface LangfuseObservationView {
+interface ObservationV2 {
+  id: string;
+  traceId: string;
   type: string;
   name: string;
+  parentObservationId: string | null;
+  traceName: string;
+  userId: string;
+  sessionId: string;
+  environment: string;
+  release: string;
+  version: string;
+  tags: string[];
+  input: unknown;
+  output: unknown;
+  metadata: unknown;
+  model: string;
+  modelParameters: Record<string, unknown>;
+  usageDetails: Record<string, number>;
   startTime: string;
   endTime: string | null;
   completionStartTime: string | null;
@@ -44,17 +60,28 @@ interface LangfuseObservationView {
   costDetails: Record<string, number>;
 }
 
-interface LangfuseTraceView {
-  sessionId: string | null;
-  tags: string[];
-  input: unknown;
-  observations: LangfuseObservationView[];
-  scores: unknown[];
+const ALL_FIELDS = 'core,basic,time,io,metadata,model,usage,prompt,metrics,trace_context';
+
+/** A trace's observations as Langfuse v4 shows them (GET /api/public/v2/observations). */
+async function observationsOf(traceId: string): Promise<ObservationV2[]> {
+  const query = new URLSearchParams({ traceId: langfuseTraceId(traceId), fields: ALL_FIELDS });
+  const reply = await get<{ data: ObservationV2[] }>(
+    langfuse,
+    `/api/public/v2/observations?${query}`,
+  );
+  expect(reply.status).toBe(200);
+  return reply.body.data;
 }
 
-/** The trace as Langfuse's API shows it, the answer checked against Langfuse's OpenAPI spec. */
-async function langfuseTrace(traceId: string): Promise<{ status: number; body: unknown }> {
-  return get(langfuse, `/api/public/traces/${langfuseTraceId(traceId)}`, 'TraceWithFullDetails');
+/** A trace's scores as Langfuse v4 shows them (GET /api/public/v3/scores). */
+async function scoresOf(traceId: string): Promise<unknown[]> {
+  const query = new URLSearchParams({
+    traceId: langfuseTraceId(traceId),
+    fields: 'details,subject',
+  });
+  const reply = await get<{ data: unknown[] }>(langfuse, `/api/public/v3/scores?${query}`);
+  expect(reply.status).toBe(200);
+  return reply.body.data;
 }
 
 function clientFor(accessToken: string): SupabaseClient {
@@ -322,31 +349,34 @@ describe('the local functions stack', () => {
     expect(langfuse.orphanedScores()).toEqual([]);
     expect(langfuse.dropped).toEqual([]);
 
-    const view = await langfuseTrace(turn.traceId);
-    expect(view.status).toBe(200);
-    const trace = view.body as LangfuseTraceView;
-    expect(trace).toMatchObject({
-      id: langfuseTraceId(turn.traceId),
-      name: 'ai-coach',
-      userId: user.id,
-      sessionId: turn.conversationId,
-      environment: 'e2e',
-      release: 'e2e-release',
-      version: expect.stringMatching(/^prompt-[0-9a-f]{8}$/),
-      tags: expect.arrayContaining(['ai-coach', 'openai']),
-      output: turn.reply,
-      metadata: expect.objectContaining({ trace_id: turn.traceId, entity_id: turn.messageId }),
-    });
-    expect(JSON.stringify(trace.input)).toContain('Sync me');
-    const generation = trace.observations.find((o) => o.type === 'GENERATION');
-    expect(trace.observations).toHaveLength(2);
+    // Read back as a Langfuse v4 user reads it: the Observations API v2, the Scores API v3.
+    const observations = await observationsOf(turn.traceId);
+    expect(observations.map((o) => o.type).sort()).toEqual(['GENERATION', 'SPAN']);
+    for (const observation of observations) {
+      expect(observation).toMatchObject({
+        traceId: langfuseTraceId(turn.traceId),
+        traceName: 'ai-coach',
+        userId: user.id,
+        sessionId: turn.conversationId,
+        environment: 'e2e',
+        release: 'e2e-release',
+        version: expect.stringMatching(/^prompt-[0-9a-f]{8}$/),
+        tags: expect.arrayContaining(['ai-coach', 'openai']),
+      });
+    }
+    const root = observations.find((o) => o.parentObservationId === null);
+    expect(root).toMatchObject({ type: 'SPAN', name: 'ai-coach', output: turn.reply });
+    expect(JSON.stringify(root?.input)).toContain('Sync me');
+    expect(JSON.stringify(root?.metadata)).toContain(turn.messageId);
+    const generation = observations.find((o) => o.type === 'GENERATION');
     const [stored] =
       await db.sql`select model from public.langfuse_traces where trace_id = ${turn.traceId}`;
     expect(stored?.model).toEqual(expect.any(String));
     expect(generation).toMatchObject({
       name: 'llm',
+      parentObservationId: root?.id,
       model: stored?.model,
-      modelParameters: { max_tokens: 600 },
+      modelParameters: expect.objectContaining({ max_tokens: expect.anything() }),
       usageDetails: {
         input: turn.usage.inputTokens,
         output: turn.usage.outputTokens,
@@ -354,48 +384,48 @@ describe('the local functions stack', () => {
       },
       costDetails: { total: expect.any(Number) },
       level: 'DEFAULT',
-      environment: 'e2e',
     });
     expect(generation?.costDetails.total).toBeGreaterThan(0);
     expect(Date.parse(generation?.endTime as string)).toBeGreaterThanOrEqual(
       Date.parse(generation?.startTime as string),
     );
-    expect(trace.scores).toEqual([
+    expect(await scoresOf(turn.traceId)).toEqual([
       expect.objectContaining({
         id: feedback.scoreId,
-        traceId: langfuseTraceId(turn.traceId),
+        subject: expect.objectContaining({ kind: 'trace', id: langfuseTraceId(turn.traceId) }),
         name: 'user_feedback',
-        value: 1,
+        value: true,
         comment: 'Useful',
         dataType: 'BOOLEAN',
         environment: 'e2e',
       }),
     ]);
 
-    const next = (await langfuseTrace(second.traceId)).body as LangfuseTraceView;
-    expect(next.sessionId).toBe(turn.conversationId);
+    const next = await observationsOf(second.traceId);
+    expect(next.every((o) => o.sessionId === turn.conversationId)).toBe(true);
 
-    const stream = (await langfuseTrace(streamedTraceId)).body as LangfuseTraceView;
-    const streamGeneration = stream.observations.find((o) => o.type === 'GENERATION');
+    const stream = await observationsOf(streamedTraceId);
+    const streamGeneration = stream.find((o) => o.type === 'GENERATION');
     expect(Date.parse(streamGeneration?.completionStartTime as string)).toBeGreaterThanOrEqual(
       Date.parse(streamGeneration?.startTime as string),
     );
-    expect(stream.tags).toContain('stream');
+    expect(streamGeneration?.tags).toContain('stream');
 
-    const failure = (await langfuseTrace(failedTraceId)).body as LangfuseTraceView;
-    expect(failure.observations.find((o) => o.type === 'GENERATION')).toMatchObject({
+    const failure = await observationsOf(failedTraceId);
+    expect(failure.find((o) => o.type === 'GENERATION')).toMatchObject({
       level: 'ERROR',
       statusMessage: expect.stringContaining('500'),
     });
 
-    const session = await get(
+    // The conversation, as a session: every observation of its two turns.
+    const session = await get<{ data: ObservationV2[] }>(
       langfuse,
-      `/api/public/sessions/${turn.conversationId}`,
-      'SessionWithTraces',
+      `/api/public/v2/observations?${new URLSearchParams({ sessionId: turn.conversationId, fields: 'core' })}`,
     );
-    expect(
-      ((session.body as { traces: { id: string }[] }).traces ?? []).map((t) => t.id).sort(),
-    ).toEqual([langfuseTraceId(turn.traceId), langfuseTraceId(second.traceId)].sort());
+    expect([...new Set(session.body.data.map((o) => o.traceId))].sort()).toEqual(
+      [langfuseTraceId(turn.traceId), langfuseTraceId(second.traceId)].sort(),
+    );
+    expect(langfuse.legacyExports).toEqual([]);
     expect(langfuse.invalidResponses).toEqual([]);
 
     const anonymous = await fetch(`${server.url}/functions/v1/langfuse-sync`, { method: 'POST' });

@@ -21,7 +21,7 @@ let langfuse: LangfuseServer;
 let client: LangfuseClient;
 
 beforeAll(async () => {
-  fixture = await startSyncFixture();
+  fixture = await startSyncFixture({}, { version: 'v3' });
   ({ db, langfuse } = fixture);
   client = fixture.client;
 });

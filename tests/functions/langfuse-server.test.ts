@@ -19,7 +19,7 @@ import {
 let langfuse: LangfuseServer;
 
 beforeAll(async () => {
-  langfuse = await startLangfuseServer();
+  langfuse = await startLangfuseServer({ version: 'v3' });
 });
 afterAll(() => langfuse?.stop());
 beforeEach(() => langfuse.reset());

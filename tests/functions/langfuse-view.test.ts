@@ -33,7 +33,7 @@ let langfuse: LangfuseServer;
 let now: Date;
 
 beforeAll(async () => {
-  fixture = await startSyncFixture();
+  fixture = await startSyncFixture({}, { version: 'v3' });
   ({ db, langfuse } = fixture);
 });
 afterAll(() => fixture?.stop());

@@ -11,7 +11,7 @@ import { call, event, exportSpans, generationTrace, get, ingest } from './langfu
 
 let langfuse: LangfuseServer;
 beforeAll(async () => {
-  langfuse = await startLangfuseServer();
+  langfuse = await startLangfuseServer({ version: 'v3' });
 });
 afterAll(() => langfuse?.stop());
 beforeEach(() => langfuse.reset());

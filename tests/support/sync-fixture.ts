@@ -3,7 +3,11 @@
  * the sync's settings pointing at it, and SyncDeps on a clock the test moves.
  */
 import { LangfuseClient } from '@langfuse/client';
-import { type LangfuseServer, startLangfuseServer } from '../../local/langfuse/server.ts';
+import {
+  type LangfuseServer,
+  type LangfuseServerOptions,
+  startLangfuseServer,
+} from '../../local/langfuse/server.ts';
 import type { Clock } from '../../supabase/functions/_shared/coach/deps.ts';
 import {
   type LangfuseSettings,
@@ -11,6 +15,7 @@ import {
   type SyncConfig,
 } from '../../supabase/functions/_shared/langfuse/config.ts';
 import {
+  ScoreRoute,
   type SyncDeps,
   UnrecordedResults,
 } from '../../supabase/functions/_shared/langfuse/sync.ts';
@@ -60,9 +65,13 @@ export function traceDeliveries(langfuse: LangfuseServer): Map<string, number> {
   return counts;
 }
 
-export async function startSyncFixture(env: Record<string, string> = {}): Promise<SyncFixture> {
+/** `server`: the local Langfuse's options (v4 unless told, Cloud's rate limits if asked). */
+export async function startSyncFixture(
+  env: Record<string, string> = {},
+  server: LangfuseServerOptions = {},
+): Promise<SyncFixture> {
   const db = await createTestDatabase();
-  const langfuse = await startLangfuseServer();
+  const langfuse = await startLangfuseServer(server);
   const config = loadSyncConfig({
     LANGFUSE_PUBLIC_KEY: langfuse.publicKey,
     LANGFUSE_SECRET_KEY: langfuse.secretKey,
@@ -91,6 +100,7 @@ export async function startSyncFixture(env: Record<string, string> = {}): Promis
       langfuse: client,
       log: (entry) => logs.push(entry),
       unrecorded: new UnrecordedResults(),
+      scoreRoute: new ScoreRoute(),
       ...extra,
     }),
     async reset() {

@@ -3,7 +3,7 @@ import { LangfuseClient } from '@langfuse/client';
 import { runtimeEnv } from '../_shared/config.ts';
 import { loadSyncConfig } from '../_shared/langfuse/config.ts';
 import { createSyncHandler } from '../_shared/langfuse/handler.ts';
-import { UnrecordedResults } from '../_shared/langfuse/sync.ts';
+import { ScoreRoute, UnrecordedResults } from '../_shared/langfuse/sync.ts';
 import { serveHandler } from '../_shared/runtime.ts';
 
 export default serveHandler((deps) => {
@@ -18,6 +18,8 @@ export default serveHandler((deps) => {
       log: deps.log,
       // What a run could not record waits here for the next run of this instance.
       unrecorded: new UnrecordedResults(),
+      // Which path scores take and the scores API's pace, kept across runs.
+      scoreRoute: new ScoreRoute(),
       langfuse:
         config.langfuse &&
         new LangfuseClient({

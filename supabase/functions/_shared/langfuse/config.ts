@@ -30,6 +30,14 @@ export const SyncEnvSchema = z
     /** A score that failed this many times (5xx, 429, timeouts) becomes failed. */
     SYNC_MAX_ATTEMPTS: positiveInt(8),
     /**
+     * Langfuse's limit on POST /api/public/scores, the path scores take when
+     * the ingestion endpoint refuses them: 30 a minute on Langfuse Cloud's
+     * Hobby plan, 1,000 on Pro. Scores are spread evenly within it.
+     */
+    LANGFUSE_SCORES_PER_MINUTE: positiveInt(30),
+    /** Langfuse's limit on score deletes (the trace-id repair): 50 a day on Hobby, 200 Core, 1,000 Pro. */
+    LANGFUSE_SCORE_DELETES_PER_DAY: positiveInt(50),
+    /**
      * How long a run keeps trying to record what Langfuse accepted while the
      * database does not answer; then it logs the results and stops.
      */
@@ -61,6 +69,8 @@ export interface SyncConfig {
   traceBatch: number;
   otlpMaxBytes: number;
   maxAttempts: number;
+  scoresPerMinute: number;
+  scoreDeletesPerDay: number;
   recordBudgetMs: number;
   dbTimeoutMs: number;
   weeklyThreshold: number;
@@ -92,6 +102,8 @@ export function loadSyncConfig(source: Record<string, string | undefined>): Sync
     traceBatch: env.SYNC_TRACE_BATCH,
     otlpMaxBytes: env.SYNC_OTLP_MAX_BYTES,
     maxAttempts: env.SYNC_MAX_ATTEMPTS,
+    scoresPerMinute: env.LANGFUSE_SCORES_PER_MINUTE,
+    scoreDeletesPerDay: env.LANGFUSE_SCORE_DELETES_PER_DAY,
     recordBudgetMs: env.SYNC_RECORD_BUDGET_MS,
     dbTimeoutMs: env.DB_TIMEOUT_MS,
     weeklyThreshold: env.WEEKLY_COMPLETION_THRESHOLD,

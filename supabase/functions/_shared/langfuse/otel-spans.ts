@@ -1,23 +1,29 @@
 /**
  * A trace row as OpenTelemetry spans, with the attributes Langfuse reads
  * (names from @langfuse/core's LangfuseOtelSpanAttributes; where Langfuse
- * reads each one is in docs/langfuse-mapping.md):
+ * reads each one is in docs/langfuse-mapping.md), in the form Langfuse v4
+ * asks of an OTel integration (langfuse-docs, "Migrate custom ingestion to
+ * Langfuse v4"):
  *
- *   root span "<endpoint>"  -> the Langfuse trace: name, userId, sessionId,
- *                              tags, input, output, metadata, environment,
- *                              release, version
+ *   root span "<endpoint>"  -> the root observation: the call's overall input
+ *                              and output
  *   child span "llm"        -> a generation: model, model parameters, usage
  *                              and cost details, completion start, level and
  *                              status message when the call failed
  *
+ * v4 reads each span on its own, so the trace-wide attributes (trace name,
+ * user, session, tags, trace metadata, release, version, environment) are on
+ * both spans. The root also keeps langfuse.trace.input/output for v3 servers
+ * and trace-level evaluators.
+ *
  * The spans are built by the OpenTelemetry SDK with the trace id set to the
  * row's Langfuse trace id (trace-id.ts), and span ids derived from it: the
- * root takes the first 8 bytes, the generation the last 8. Langfuse upserts an
- * observation by its span id, so an export sent again (a timeout after
- * Langfuse took it) lands on the same observations instead of doubling them.
- * The tracer is named as Langfuse's SDK names its own (LANGFUSE_TRACER_NAME):
- * the attributes follow its conventions, and Langfuse then does not copy every
- * span attribute into the metadata a second time.
+ * root takes the first 8 bytes, the generation the last 8. v4 keeps every
+ * copy of a span id, so an export whose answer was lost is looked up by these
+ * ids before anything is sent again (traces.ts). The tracer is named as
+ * Langfuse's SDK names its own (LANGFUSE_TRACER_NAME): the attributes follow
+ * its conventions, and Langfuse then does not copy every span attribute into
+ * the metadata a second time.
  */
 import { LangfuseOtelSpanAttributes as Attr, LANGFUSE_TRACER_NAME } from '@langfuse/core';
 import {
@@ -50,6 +56,8 @@ export interface TraceRow {
   session_id: string | null;
   created_at: Date;
   export_attempts: number;
+  /** Set when an earlier export went unanswered: look in Langfuse before sending again. */
+  export_unconfirmed_at?: Date | null;
 }
 
 export const SERVICE_NAME = 'ai-coach-functions';
@@ -100,8 +108,6 @@ function generationAttributes(row: TraceRow, meta: Partial<TraceMetadata>, start
         : new Date(start + meta.time_to_first_token_ms).toISOString(),
     [Attr.OBSERVATION_LEVEL]: failed ? 'ERROR' : null,
     [Attr.OBSERVATION_STATUS_MESSAGE]: failed ? (meta.error?.message ?? 'error') : null,
-    [Attr.VERSION]: meta.prompt_version,
-    [Attr.ENVIRONMENT]: meta.environment,
     ...metadataAttributes(Attr.OBSERVATION_METADATA, {
       provider: meta.provider,
       usage_source: meta.usage_source,
@@ -111,6 +117,31 @@ function generationAttributes(row: TraceRow, meta: Partial<TraceMetadata>, start
       upstream_status: meta.error?.status,
     }),
   });
+}
+
+/** What the whole trace shares, set on every span: v4 reads each span on its own. */
+function traceAttributes(row: TraceRow, meta: Partial<TraceMetadata>, name: string): Attributes {
+  return defined({
+    [Attr.TRACE_NAME]: name,
+    [Attr.TRACE_USER_ID]: row.user_id,
+    [Attr.TRACE_SESSION_ID]: row.session_id,
+    [Attr.TRACE_TAGS]: row.tags ?? [],
+    [Attr.ENVIRONMENT]: meta.environment,
+    [Attr.RELEASE]: meta.release,
+    [Attr.VERSION]: meta.prompt_version,
+    ...metadataAttributes(Attr.TRACE_METADATA, {
+      trace_id: row.trace_id,
+      entity_type: row.entity_type,
+      entity_id: row.entity_id,
+      status: meta.status,
+    }),
+  });
+}
+
+/** The span ids of a trace row's spans (root, generation), as Langfuse reads them: 16 hex each. */
+export function spanIdsOf(traceId: string): { root: string; generation: string } {
+  const hex = langfuseTraceId(traceId);
+  return { root: hex.slice(0, 16), generation: hex.slice(16) };
 }
 
 /** The OpenTelemetry spans of a batch of trace rows. */
@@ -129,7 +160,8 @@ export function buildSpans(rows: TraceRow[], environment: string): ReadableSpan[
   const tracer = provider.getTracer(LANGFUSE_TRACER_NAME);
   for (const row of rows) {
     nextTraceId = langfuseTraceId(row.trace_id);
-    nextSpanIds.push(nextTraceId.slice(0, 16), nextTraceId.slice(16));
+    const ids = spanIdsOf(row.trace_id);
+    nextSpanIds.push(ids.root, ids.generation);
     const meta = { ...row.metadata, environment: row.metadata?.environment ?? environment };
     const end = row.created_at.getTime();
     const start = end - Math.max(0, Number(meta.latency_ms ?? 0));
@@ -140,23 +172,14 @@ export function buildSpans(rows: TraceRow[], environment: string): ReadableSpan[
       {
         kind: SpanKind.SERVER,
         startTime: start,
-        attributes: defined({
-          [Attr.TRACE_NAME]: name,
-          [Attr.TRACE_USER_ID]: row.user_id,
-          [Attr.TRACE_SESSION_ID]: row.session_id,
-          [Attr.TRACE_TAGS]: row.tags ?? [],
+        attributes: {
+          ...traceAttributes(row, meta, name),
+          [Attr.OBSERVATION_INPUT]: row.input,
+          [Attr.OBSERVATION_OUTPUT]: row.output,
+          // v3 servers and trace-level evaluators read these.
           [Attr.TRACE_INPUT]: row.input,
           [Attr.TRACE_OUTPUT]: row.output,
-          [Attr.ENVIRONMENT]: meta.environment,
-          [Attr.RELEASE]: meta.release,
-          [Attr.VERSION]: meta.prompt_version,
-          ...metadataAttributes(Attr.TRACE_METADATA, {
-            trace_id: row.trace_id,
-            entity_type: row.entity_type,
-            entity_id: row.entity_id,
-            status: meta.status,
-          }),
-        }),
+        },
       },
       context.active(),
     );
@@ -165,7 +188,10 @@ export function buildSpans(rows: TraceRow[], environment: string): ReadableSpan[
       {
         kind: SpanKind.CLIENT,
         startTime: start,
-        attributes: generationAttributes(row, meta, start),
+        attributes: {
+          ...traceAttributes(row, meta, name),
+          ...generationAttributes(row, meta, start),
+        },
       },
       otelTrace.setSpan(context.active(), root),
     );

@@ -23,12 +23,14 @@ import { consoleLogger, type Logger } from '../log.ts';
 import { closeAbandonedRuns, completeRunRow, openRunRow } from './batch-runs.ts';
 import type { LangfuseSettings, SyncConfig } from './config.ts';
 import { type SyncRun, startRun, UnrecordedResults } from './run.ts';
-import { deleteStaleScoreBatch } from './score-repair.ts';
+import { ScoreRoute } from './score-create.ts';
+import { deleteStaleScoreBatch, type RepairProgress, repairProgress } from './score-repair.ts';
 import { MAX_EVENTS_PER_BATCH, sendScoreBatch } from './scores.ts';
 import { exportTraceBatch } from './traces.ts';
 
 export { BATCH_NAME } from './batch-runs.ts';
 export { UnrecordedResults } from './run.ts';
+export { ScoreRoute } from './score-create.ts';
 
 const ROLLUP_BATCH = 10_000;
 
@@ -41,6 +43,8 @@ export interface SyncDeps {
   log?: Logger;
   /** What runs of this instance could not record; one per function instance. */
   unrecorded?: UnrecordedResults;
+  /** The scores' path and the scores API's pace; one per function instance. */
+  scoreRoute?: ScoreRoute;
   fetch?: typeof fetch;
 }
 
@@ -59,10 +63,15 @@ export interface SyncSummary {
   /** Batches an earlier run of this instance sent but could not record, recorded now. */
   carriedRecordsWritten: number;
   scoresCreated: number;
-  /** Scores re-queued by the trace-id repair in this run (resendMisfiled). */
+  /** Scores re-queued to be deleted and sent under a new id: the trace-id repair
+   * (resendMisfiled), or a copy Langfuse files under another day. */
   scoresRequeued: number;
   /** Misfiled score copies deleted in Langfuse. */
   staleScoresDeleted: number;
+  /** While copies wait to be deleted: how many, what today's limit allows, a rough end. */
+  repair: RepairProgress | null;
+  /** How scores went: the ingestion endpoint, or the scores API once ingestion refused them. */
+  scoresPath: 'ingestion' | 'scores API' | null;
   derived: Record<string, number>;
   usageRolledUp: number;
   tracesExported: number;
@@ -78,6 +87,7 @@ export interface SyncSummary {
 }
 
 const processUnrecorded = new UnrecordedResults();
+const processScoreRoute = new ScoreRoute();
 
 export async function runSync(deps: SyncDeps, options: SyncOptions = {}): Promise<SyncSummary> {
   const { sql, config, clock } = deps;
@@ -98,6 +108,8 @@ export async function runSync(deps: SyncDeps, options: SyncOptions = {}): Promis
     scoresCreated: 0,
     scoresRequeued: 0,
     staleScoresDeleted: 0,
+    repair: null,
+    scoresPath: null,
     derived: { total: 0 },
     usageRolledUp: 0,
     tracesExported: 0,
@@ -116,7 +128,15 @@ export async function runSync(deps: SyncDeps, options: SyncOptions = {}): Promis
     summary.abandonedRuns = await closeAbandonedRuns(run, startedAt);
     await prepare(run, summary, startedAt, options);
     if (sending && deps.langfuse) {
-      await send(run, deps.langfuse, sending, summary, sampleErrors, deps.fetch);
+      const route = deps.scoreRoute ?? processScoreRoute;
+      await send(
+        run,
+        { client: deps.langfuse, langfuse: sending, route, fetch: deps.fetch },
+        summary,
+        sampleErrors,
+      );
+      const progress = await repairProgress(run);
+      if (progress.remaining > 0 || options.resendMisfiled) summary.repair = progress;
     }
     if (!run.timeLeft()) summary.stoppedBecause.push('time budget used up');
   } catch (error) {
@@ -167,17 +187,21 @@ async function prepare(
 
 async function send(
   run: SyncRun,
-  client: LangfuseClient,
-  langfuse: LangfuseSettings,
+  peer: {
+    client: LangfuseClient;
+    langfuse: LangfuseSettings;
+    route: ScoreRoute;
+    fetch?: typeof fetch;
+  },
   summary: SyncSummary,
   sampleErrors: string[],
-  fetchImpl?: typeof fetch,
 ): Promise<void> {
   const { config } = run;
+  const { client, langfuse, route } = peer;
   let tracesSeen = 0;
   while (tracesSeen < config.maxTraces && run.timeLeft()) {
     const limit = Math.min(config.traceBatch, config.maxTraces - tracesSeen);
-    const batch = await exportTraceBatch(run, langfuse, limit, fetchImpl);
+    const batch = await exportTraceBatch(run, langfuse, limit, peer.fetch);
     tracesSeen += batch.claimed;
     summary.tracesExported += batch.exported;
     summary.tracesFailed += batch.failed;
@@ -195,8 +219,10 @@ async function send(
   let scoresSeen = 0;
   while (scoresSeen < config.maxScores && run.timeLeft()) {
     const limit = Math.min(MAX_EVENTS_PER_BATCH, config.maxScores - scoresSeen);
-    const batch = await sendScoreBatch(run, client, langfuse, limit);
+    summary.scoresPath = route.usesIngestion() ? 'ingestion' : 'scores API';
+    const batch = await sendScoreBatch(run, client, langfuse, route, limit);
     scoresSeen += batch.claimed;
+    summary.scoresRequeued += batch.requeued;
     summary.scoresSent += batch.sent;
     summary.scoresFailed += batch.failed;
     summary.scoresRetried += batch.retried;

@@ -1,106 +1,35 @@
 /**
  * Exporting traces: each langfuse_traces row becomes one OpenTelemetry trace
- * (otel-spans.ts) and goes to Langfuse's OTLP endpoint
- * (/api/public/otel/v1/traces); Langfuse v4 takes traces only there.
+ * (otel-spans.ts) and goes to Langfuse's OTLP endpoint (otlp-export.ts);
+ * Langfuse v4 takes traces only there.
  *
  * Claim, commit, send, record (run.ts): a batch is claimed with a lease in one
  * statement, sent with no transaction open, and its results recorded in
- * another. The spans are encoded by OpenTelemetry's own OTLP/JSON serializer.
- * The POST is ours so that a failure is known per request, the whole answer
- * is bounded by LANGFUSE_TIMEOUT_MS, and a 2xx counts only when its body is an
- * OTLP answer (otlp-answer.ts).
+ * another. Each span is exported once: v4 keeps every copy of a span id, so
+ * an export whose answer was lost is marked unconfirmed, and before its next
+ * attempt its trace is looked up in Langfuse (observation-check.ts); only the
+ * spans Langfuse lacks are sent. Its cost: a lookup per such trace, and an
+ * export retried no sooner than LOOKUP_AFTER_SECONDS after the lost answer.
  */
-import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { LangfuseSettings } from './config.ts';
-import { buildSpans, type TraceRow } from './otel-spans.ts';
-import { readBody, readOtlpAnswer } from './otlp-answer.ts';
-import { nextAttemptAt, parseRetryAfter, refusesTheCaller } from './retry.ts';
+import { LOOKUP_AFTER_SECONDS, spansInLangfuse } from './observation-check.ts';
+import type { TraceRow } from './otel-spans.ts';
+import { type ExportOutcome, encodeTraceRequests, postTraces } from './otlp-export.ts';
+import { nextAttemptAt } from './retry.ts';
 import { recordResults, type SyncRun } from './run.ts';
+import { langfuseTraceId } from './trace-id.ts';
 
 export { buildSpans, type TraceRow } from './otel-spans.ts';
-
-/** Langfuse's answer to an export is a small JSON object; anything much longer is not one. */
-const MAX_ANSWER_BYTES = 1_000_000;
-
-/**
- * OTLP/JSON of the rows, split in halves until each request fits `maxBytes`
- * (SYNC_OTLP_MAX_BYTES); a single row always goes, whatever its size.
- */
-export function encodeTraceRequests(
-  rows: TraceRow[],
-  environment: string,
-  maxBytes: number,
-): { rows: TraceRow[]; spans: number; body: Uint8Array }[] {
-  const spans = buildSpans(rows, environment);
-  const body = JsonTraceSerializer.serializeRequest(spans);
-  if (!body) throw new Error('the OTLP serializer produced nothing');
-  if (body.byteLength <= maxBytes || rows.length === 1)
-    return [{ rows, spans: spans.length, body }];
-  const half = Math.ceil(rows.length / 2);
-  return [
-    ...encodeTraceRequests(rows.slice(0, half), environment, maxBytes),
-    ...encodeTraceRequests(rows.slice(half), environment, maxBytes),
-  ];
-}
-
-export type ExportOutcome =
-  | { kind: 'exported' }
-  /** Langfuse refused the spans themselves: sending them again cannot help. */
-  | { kind: 'rejected'; error: string }
-  /** Refused for keys, permissions or address: the rows are not at fault. */
-  | { kind: 'refused'; error: string }
-  | { kind: 'retry'; error: string; retryAfterSeconds?: number };
-
-/** One OTLP request, its whole answer within the Langfuse timeout. */
-export async function postTraces(
-  langfuse: LangfuseSettings,
-  body: Uint8Array,
-  spans: number,
-  now: Date,
-  fetchImpl: typeof fetch = fetch,
-): Promise<ExportOutcome> {
-  const auth = btoa(`${langfuse.publicKey}:${langfuse.secretKey}`);
-  const signal = AbortSignal.timeout(langfuse.timeoutMs);
-  try {
-    const res = await fetchImpl(`${langfuse.baseUrl}/api/public/otel/v1/traces`, {
-      method: 'POST',
-      headers: { authorization: `Basic ${auth}`, 'content-type': 'application/json' },
-      body: body as Uint8Array<ArrayBuffer>,
-      signal,
-    });
-    const answer = await readBody(res, MAX_ANSWER_BYTES);
-    if (res.status < 200 || res.status > 299) {
-      const error = `HTTP ${res.status}: ${new TextDecoder().decode(answer.subarray(0, 500))}`;
-      if (refusesTheCaller(res.status)) return { kind: 'refused', error };
-      if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429)
-        return { kind: 'rejected', error };
-      return {
-        kind: 'retry',
-        error,
-        retryAfterSeconds: parseRetryAfter(res.headers.get('retry-after'), now),
-      };
-    }
-    const read = readOtlpAnswer(res.headers.get('content-type'), answer);
-    if (!read.valid) return { kind: 'retry', error: `HTTP ${res.status} with ${read.error}` };
-    if (read.rejectedSpans > 0) {
-      return {
-        kind: 'rejected',
-        error: `Langfuse rejected ${read.rejectedSpans} of ${spans} spans: ${read.errorMessage ?? 'no reason given'}`,
-      };
-    }
-    return { kind: 'exported' };
-  } catch (error) {
-    if (signal.aborted)
-      return { kind: 'retry', error: `no complete answer within ${langfuse.timeoutMs} ms` };
-    return { kind: 'retry', error: error instanceof Error ? error.message : String(error) };
-  }
-}
+export { encodeTraceRequests, postTraces } from './otlp-export.ts';
 
 export interface TraceBatchReport {
   claimed: number;
   exported: number;
   /** Refused by Langfuse for their content: export_failed_at set, never sent again. */
   failed: number;
+  /** Unconfirmed exports found in Langfuse after all, so not sent again. */
+  confirmed: number;
   stop: string | null;
 }
 
@@ -109,6 +38,7 @@ interface TraceResult {
   attempted: boolean;
   exported: boolean;
   failed: boolean;
+  unconfirmed: boolean;
   error: string | null;
   next: string | null;
 }
@@ -118,9 +48,71 @@ const released = (row: TraceRow): TraceResult => ({
   attempted: false,
   exported: false,
   failed: false,
+  unconfirmed: false,
   error: null,
   next: null,
 });
+
+function resultOf(row: TraceRow, outcome: ExportOutcome, now: Date): TraceResult {
+  const attempts = row.export_attempts + 1;
+  if (outcome.kind !== 'retry') {
+    return {
+      ...released(row),
+      attempted: true,
+      exported: outcome.kind === 'exported',
+      failed: outcome.kind === 'rejected',
+      error: outcome.kind === 'exported' ? null : outcome.error,
+    };
+  }
+  const unconfirmed = outcome.unconfirmed === true;
+  const wait = Math.max(outcome.retryAfterSeconds ?? 0, unconfirmed ? LOOKUP_AFTER_SECONDS : 0);
+  return {
+    ...released(row),
+    attempted: true,
+    unconfirmed,
+    error: outcome.error,
+    next: nextAttemptAt(now, attempts, wait).toISOString(),
+  };
+}
+
+/**
+ * What to send of the rows: every span of a row sent before is first looked
+ * up, until `until`. Rows Langfuse holds whole are settled; a failed lookup
+ * makes its row wait, and the rows not looked up are released.
+ */
+async function lookUpUnconfirmed(
+  langfuse: LangfuseSettings,
+  rows: TraceRow[],
+  now: Date,
+  until: number,
+  fetchImpl: typeof fetch,
+): Promise<{ toSend: TraceRow[]; held: Map<string, Set<string>>; settled: TraceResult[] }> {
+  const held = new Map<string, Set<string>>();
+  const settled: TraceResult[] = [];
+  const toSend: TraceRow[] = [];
+  let lookups = true;
+  for (const row of rows) {
+    if (!row.export_unconfirmed_at) {
+      toSend.push(row);
+      continue;
+    }
+    if (!lookups || performance.now() >= until) {
+      settled.push(released(row));
+      continue;
+    }
+    const found = await spansInLangfuse(langfuse, row.trace_id, fetchImpl);
+    if (found.kind === 'unknown') {
+      settled.push(resultOf(row, { kind: 'retry', error: found.error, unconfirmed: true }, now));
+      lookups = false;
+    } else if (found.kind === 'found' && found.spanIds.size === 2) {
+      settled.push(resultOf(row, { kind: 'exported' }, now));
+    } else {
+      if (found.kind === 'found') held.set(langfuseTraceId(row.trace_id), found.spanIds);
+      toSend.push(row);
+    }
+  }
+  return { toSend, held, settled };
+}
 
 /** Claims, exports and records one batch of traces not yet in Langfuse. */
 export async function exportTraceBatch(
@@ -137,44 +129,50 @@ export async function exportTraceBatch(
       select * from public.claim_langfuse_trace_exports(${run.id}, ${limit}, ${run.leaseSeconds}, ${now})
     `,
   );
-  if (rows.length === 0) return { claimed: 0, exported: 0, failed: 0, stop: null };
+  const report: TraceBatchReport = {
+    claimed: rows.length,
+    exported: 0,
+    failed: 0,
+    confirmed: 0,
+    stop: null,
+  };
+  if (rows.length === 0) return report;
 
-  const results: TraceResult[] = [];
-  const accepted: string[] = [];
-  let failed = 0;
-  let stop: string | null = null;
   // A batch stops starting requests once it has spent one timeout: its lease holds two.
   const sendUntil = performance.now() + langfuse.timeoutMs;
-  const requests = encodeTraceRequests(rows, config.environment, config.otlpMaxBytes);
-  for (const [i, request] of requests.entries()) {
-    if (stop || (i > 0 && performance.now() >= sendUntil)) {
+  const { toSend, held, settled } = await lookUpUnconfirmed(
+    langfuse,
+    rows,
+    now,
+    sendUntil,
+    fetchImpl,
+  );
+  const results: TraceResult[] = [...settled];
+  report.confirmed = settled.filter((r) => r.exported).length;
+  const keep = (span: ReadableSpan) =>
+    !held.get(span.spanContext().traceId)?.has(span.spanContext().spanId);
+  const requests =
+    toSend.length > 0
+      ? encodeTraceRequests(toSend, config.environment, config.otlpMaxBytes, keep)
+      : [];
+  for (const request of requests) {
+    if (report.stop || performance.now() >= sendUntil) {
       results.push(...request.rows.map(released));
       continue;
     }
     const outcome = await postTraces(langfuse, request.body, request.spans, now, fetchImpl);
     if (outcome.kind === 'refused') {
-      stop = `trace export refused: ${outcome.error}`;
+      report.stop = `trace export refused: ${outcome.error}`;
       results.push(...request.rows.map(released));
       continue;
     }
-    for (const row of request.rows) {
-      const attempts = row.export_attempts + 1;
-      const retryAfter = outcome.kind === 'retry' ? outcome.retryAfterSeconds : undefined;
-      results.push({
-        trace_id: row.trace_id,
-        attempted: true,
-        exported: outcome.kind === 'exported',
-        failed: outcome.kind === 'rejected',
-        error: outcome.kind === 'exported' ? null : outcome.error,
-        next:
-          outcome.kind === 'retry' ? nextAttemptAt(now, attempts, retryAfter).toISOString() : null,
-      });
-    }
-    if (outcome.kind === 'exported') accepted.push(...request.rows.map((row) => row.trace_id));
-    if (outcome.kind === 'rejected') failed += request.rows.length;
+    results.push(...request.rows.map((row) => resultOf(row, outcome, now)));
+    if (outcome.kind === 'rejected') report.failed += request.rows.length;
     // Langfuse is down or slow: this request waits for its next attempt, the rest for the next run.
-    if (outcome.kind === 'retry') stop = `trace export failed: ${outcome.error}`;
+    if (outcome.kind === 'retry') report.stop = `trace export failed: ${outcome.error}`;
   }
+  const accepted = results.filter((r) => r.exported).map((r) => r.trace_id);
+  report.exported = accepted.length - report.confirmed;
 
   await recordResults(run, {
     runId: run.id,
@@ -189,5 +187,5 @@ export async function exportTraceBatch(
         `,
       ),
   });
-  return { claimed: rows.length, exported: accepted.length, failed, stop };
+  return report;
 }
