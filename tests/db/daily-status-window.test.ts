@@ -25,11 +25,8 @@ async function localDay(user: TestUser, offset: number): Promise<string> {
   return row?.day as string;
 }
 
-function post(user: TestUser, date: string, settings: Record<string, string> = {}) {
+function post(user: TestUser, date: string) {
   return asUser(db.sql, claims(user), async (tx) => {
-    for (const [name, value] of Object.entries(settings)) {
-      await tx`select set_config(${name}, ${value}, true)`;
-    }
     return tx`
       insert into public.daily_statuses ${tx({ user_id: user.id, status_date: date, mood: 3 })}
       returning id
@@ -75,14 +72,5 @@ describe('daily statuses for the user', () => {
       `,
     );
     await expect(edited).rejects.toMatchObject(RLS_VIOLATION);
-  });
-
-  it('widen with app.daily_status_days_back, without a deploy', async () => {
-    const user = await insertUser(db.sql);
-    const tenDaysAgo = await localDay(user, -10);
-    await expect(post(user, tenDaysAgo)).rejects.toMatchObject(RLS_VIOLATION);
-    await expect(
-      post(user, tenDaysAgo, { 'app.daily_status_days_back': '14' }),
-    ).resolves.toHaveLength(1);
   });
 });

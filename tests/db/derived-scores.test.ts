@@ -231,8 +231,10 @@ describe('derive_scores', () => {
         (tx) => tx`select public.derive_scores()`,
       ),
     ).rejects.toMatchObject({ code: '42501' });
-    await expect(
-      db.sql`update public.user_settings set time_zone = 'Mars/Olympus' where user_id = ${user}`,
-    ).rejects.toMatchObject({ code: '23514' });
+    for (const zone of ['Mars/Olympus', 'UTC+167:59:59', 'Etc/GMT-14']) {
+      await expect(
+        db.sql`update public.user_settings set time_zone = ${zone} where user_id = ${user}`,
+      ).rejects.toMatchObject({ code: '23503', constraint_name: 'user_settings_time_zone_fkey' });
+    }
   });
 });

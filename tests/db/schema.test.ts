@@ -18,8 +18,9 @@ const CORE_TABLES = [
   'rate_limit_logs',
 ] as const;
 const LINKED_TABLES = ['ai_coach_messages', 'encouragement_messages', 'reflections'] as const;
-const APP_TABLES = [...LINKED_TABLES, 'daily_statuses'] as const;
-const SETTINGS_TABLES = ['usage_daily_users', 'user_settings'] as const;
+const APP_TABLES = [...LINKED_TABLES, 'ai_coach_conversations', 'daily_statuses'] as const;
+const SETTINGS_TABLES = ['usage_daily_users', 'user_settings', 'user_time_zone_periods'] as const;
+const REFERENCE_TABLES = ['time_zones'] as const;
 const BUDGET_TABLES = ['budget_usage', 'plans'] as const;
 const ROLLUP_TABLES = ['usage_daily'] as const;
 
@@ -132,7 +133,14 @@ describe("seed 004's verification checklist", () => {
       where relnamespace = 'public'::regnamespace and relkind = 'r' order by relname
     `;
     expect(rows.map((row) => row.relname)).toEqual(
-      [...CORE_TABLES, ...APP_TABLES, ...SETTINGS_TABLES, ...ROLLUP_TABLES, ...BUDGET_TABLES]
+      [
+        ...CORE_TABLES,
+        ...APP_TABLES,
+        ...SETTINGS_TABLES,
+        ...ROLLUP_TABLES,
+        ...BUDGET_TABLES,
+        ...REFERENCE_TABLES,
+      ]
         .slice()
         .sort(),
     );

@@ -2,13 +2,15 @@
  * GET /budget: the signed-in user's plan and, per window, its limit, what is
  * used and reserved, what remains and when the window resets. Read as the
  * user (asUser) from the security-invoker view my_budget, so RLS decides.
+ * A valid token whose user does not exist is 401 USER_NOT_FOUND, as on every
+ * function: the view alone would show such a user the default plan.
  */
 import type { Sql } from 'postgres';
 import type { Authenticator } from '../auth.ts';
 import { asUser } from '../db/as-user.ts';
 import { withinDeadline } from '../db/deadline.ts';
 import { preflightResponse } from '../http/cors.ts';
-import { errorResponse, jsonResponse } from '../http/errors.ts';
+import { errorResponse, jsonResponse, unknownUser } from '../http/errors.ts';
 import { assertRoute } from '../http/route.ts';
 import type { Logger } from '../log.ts';
 
@@ -51,23 +53,35 @@ export function createBudgetHandler(deps: {
       if (req.method === 'OPTIONS') return preflightResponse();
       assertRoute(req, 'budget', ['GET']);
       const user = await deps.auth.user(req);
-      const rows = await withinDeadline(
-        deps.sql,
-        () =>
-          asUser(
-            deps.sql,
-            user.claims,
-            (tx) => tx<BudgetRow[]>`
-              select plan, window_kind, window_start::text as window_start, measure,
-                limit_value::text, used::text, reserved::text, remaining::text, resets_at
-              from public.my_budget
-              order by window_kind, measure
-            `,
-            deps.config.dbTimeoutMs,
-          ),
-        deps.config.dbTimeoutMs,
-        'budget',
-      );
+      // Both at once (each on a connection of its own): users cannot read auth.users.
+      const [[known], rows] = await Promise.all([
+        withinDeadline(
+          deps.sql,
+          () => deps.sql<{ exists: boolean }[]>`
+            select exists (select 1 from auth.users u where u.id = ${user.userId}) as exists
+          `,
+          deps.config.dbTimeoutMs,
+          'budget user',
+        ),
+        withinDeadline(
+          deps.sql,
+          () =>
+            asUser(
+              deps.sql,
+              user.claims,
+              (tx) => tx<BudgetRow[]>`
+                select plan, window_kind, window_start::text as window_start, measure,
+                  limit_value::text, used::text, reserved::text, remaining::text, resets_at
+                from public.my_budget
+                order by window_kind, measure
+              `,
+              deps.config.dbTimeoutMs,
+            ),
+          deps.config.dbTimeoutMs,
+          'budget',
+        ),
+      ]);
+      if (!known?.exists) throw unknownUser();
       const body: BudgetAnswerBody = {
         plan: rows[0]?.plan ?? null,
         windows: rows.map((row) => ({

@@ -71,8 +71,9 @@ export interface CoachKind<Body extends { stream?: boolean | undefined }> {
   context(userId: string, body: Body, config: AppConfig): Statement | null;
   /**
    * What the database must agree to before the request counts or the LLM is
-   * called (daily-status: a date among the user's recent days), checked in
-   * the rate-limit statement; null when there is nothing to check.
+   * called (daily-status: a date among the user's recent days; ai-coach: a
+   * conversation that is not another user's), checked in the rate-limit
+   * statement; null when there is nothing to check.
    */
   precondition?(userId: string, body: Body, now: Date): Precondition | null;
   /**

@@ -5,6 +5,25 @@ export type Json = string | number | boolean | null | { [key: string]: Json | un
 export type Database = {
   public: {
     Tables: {
+      ai_coach_conversations: {
+        Row: {
+          created_at: string;
+          id: string;
+          user_id: string;
+        };
+        ComputedFields: never;
+        Insert: {
+          created_at?: string;
+          id: string;
+          user_id: string;
+        };
+        Update: {
+          created_at?: string;
+          id?: string;
+          user_id?: string;
+        };
+        Relationships: [];
+      };
       ai_coach_messages: {
         Row: {
           content: string;
@@ -35,6 +54,13 @@ export type Database = {
           user_id?: string;
         };
         Relationships: [
+          {
+            foreignKeyName: 'ai_coach_messages_conversation_owner_fkey';
+            columns: ['user_id', 'conversation_id'];
+            isOneToOne: false;
+            referencedRelation: 'ai_coach_conversations';
+            referencedColumns: ['user_id', 'id'];
+          },
           {
             foreignKeyName: 'ai_coach_messages_langfuse_trace_id_fkey';
             columns: ['langfuse_trace_id'];
@@ -165,6 +191,7 @@ export type Database = {
           errors: Json | null;
           id: string;
           langfuse_configured: boolean | null;
+          score_deletes: number;
           scores_created: number;
           scores_sent: number;
           started_at: string;
@@ -177,6 +204,7 @@ export type Database = {
           errors?: Json | null;
           id: string;
           langfuse_configured?: boolean | null;
+          score_deletes?: number;
           scores_created?: number;
           scores_sent?: number;
           started_at: string;
@@ -188,6 +216,7 @@ export type Database = {
           errors?: Json | null;
           id?: string;
           langfuse_configured?: boolean | null;
+          score_deletes?: number;
           scores_created?: number;
           scores_sent?: number;
           started_at?: string;
@@ -200,9 +229,11 @@ export type Database = {
           claimed_by: string | null;
           claimed_until: string | null;
           comment: string | null;
+          content_version: number;
           created_at: string;
           delivered_trace_id: string | null;
           id: string;
+          langfuse_score_date: string | null;
           langfuse_score_id: string | null;
           last_error: string | null;
           metadata: Json | null;
@@ -221,9 +252,11 @@ export type Database = {
           claimed_by?: string | null;
           claimed_until?: string | null;
           comment?: string | null;
+          content_version?: number;
           created_at?: string;
           delivered_trace_id?: string | null;
           id?: string;
+          langfuse_score_date?: string | null;
           langfuse_score_id?: string | null;
           last_error?: string | null;
           metadata?: Json | null;
@@ -241,9 +274,11 @@ export type Database = {
           claimed_by?: string | null;
           claimed_until?: string | null;
           comment?: string | null;
+          content_version?: number;
           created_at?: string;
           delivered_trace_id?: string | null;
           id?: string;
+          langfuse_score_date?: string | null;
           langfuse_score_id?: string | null;
           last_error?: string | null;
           metadata?: Json | null;
@@ -279,6 +314,7 @@ export type Database = {
           export_error: string | null;
           export_failed_at: string | null;
           export_next_attempt_at: string | null;
+          export_unconfirmed_at: string | null;
           exported_at: string | null;
           id: string;
           input: string;
@@ -311,6 +347,7 @@ export type Database = {
           export_error?: string | null;
           export_failed_at?: string | null;
           export_next_attempt_at?: string | null;
+          export_unconfirmed_at?: string | null;
           exported_at?: string | null;
           id?: string;
           input: string;
@@ -342,6 +379,7 @@ export type Database = {
           export_error?: string | null;
           export_failed_at?: string | null;
           export_next_attempt_at?: string | null;
+          export_unconfirmed_at?: string | null;
           exported_at?: string | null;
           id?: string;
           input?: string;
@@ -464,6 +502,19 @@ export type Database = {
           },
         ];
       };
+      time_zones: {
+        Row: {
+          name: string;
+        };
+        ComputedFields: never;
+        Insert: {
+          name: string;
+        };
+        Update: {
+          name?: string;
+        };
+        Relationships: [];
+      };
       usage_daily: {
         Row: {
           cost_usd: number;
@@ -570,6 +621,46 @@ export type Database = {
             columns: ['plan'];
             isOneToOne: false;
             referencedRelation: 'plans';
+            referencedColumns: ['name'];
+          },
+          {
+            foreignKeyName: 'user_settings_time_zone_fkey';
+            columns: ['time_zone'];
+            isOneToOne: false;
+            referencedRelation: 'time_zones';
+            referencedColumns: ['name'];
+          },
+        ];
+      };
+      user_time_zone_periods: {
+        Row: {
+          created_at: string;
+          first_day: string | null;
+          starts_at: string;
+          time_zone: string;
+          user_id: string;
+        };
+        ComputedFields: never;
+        Insert: {
+          created_at?: string;
+          first_day?: string | null;
+          starts_at: string;
+          time_zone: string;
+          user_id: string;
+        };
+        Update: {
+          created_at?: string;
+          first_day?: string | null;
+          starts_at?: string;
+          time_zone?: string;
+          user_id?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: 'user_time_zone_periods_time_zone_fkey';
+            columns: ['time_zone'];
+            isOneToOne: false;
+            referencedRelation: 'time_zones';
             referencedColumns: ['name'];
           },
         ];
@@ -728,6 +819,10 @@ export type Database = {
     };
     Functions: {
       add_histograms: { Args: { p_left: number[]; p_right: number[] }; Returns: number[] };
+      change_time_zone: {
+        Args: { p_at?: string; p_time_zone: string; p_user_id: string };
+        Returns: string;
+      };
       check_rate_limit: {
         Args: { p_endpoint: string; p_now?: string; p_user_id: string; p_window_seconds: number };
         Returns: {
@@ -741,8 +836,11 @@ export type Database = {
         Returns: {
           attempts: number;
           comment: string;
+          content_version: number;
+          created_at: string;
           environment: string;
           id: string;
+          langfuse_score_date: string;
           langfuse_score_id: string;
           metadata: Json;
           score_name: string;
@@ -758,6 +856,7 @@ export type Database = {
           entity_id: string;
           entity_type: string;
           export_attempts: number;
+          export_unconfirmed_at: string;
           input: string;
           metadata: Json;
           output: string;
@@ -923,11 +1022,20 @@ export type Database = {
         };
         Returns: {
           day: string;
-          time_zone: string;
+          day_ends_at: string;
           trace_id: string;
           user_id: string;
         }[];
       };
+      user_day: {
+        Args: { p_at?: string; p_user_id: string };
+        Returns: {
+          day: string;
+          ends_at: string;
+          time_zone: string;
+        }[];
+      };
+      user_day_starts: { Args: { p_day: string; p_user_id: string }; Returns: string };
       user_local_date: { Args: { p_at?: string; p_user_id: string }; Returns: string };
       user_plan: {
         Args: { p_user_id: string };

@@ -1,8 +1,9 @@
 /**
  * Counting a request against its endpoint's limit, for every function that
  * limits: one statement, within the database deadline. Over the limit: 429
- * (and nothing is paid for). A precondition the database refuses: that
- * refusal (400), and nothing is counted. The limiter unreachable or too
+ * (and nothing is paid for). A user who does not exist: 401 USER_NOT_FOUND,
+ * before any precondition. A precondition the database refuses: that
+ * refusal (400 or 404), and nothing is counted. The limiter unreachable or too
  * slow: 503 in fail mode `closed`; in `open`, the request goes on unlimited.
  */
 import type { Sql } from 'postgres';
@@ -71,6 +72,7 @@ export async function countRequest(
       deps.timeoutMs,
       'rate limit',
     );
+    if (row?.known === false) throw unknownUser();
     if (row?.passed === false && request.precondition) throw request.precondition.refusal;
     decision = rateLimitDecision(row, endpoint, policy, now);
   } catch (error) {

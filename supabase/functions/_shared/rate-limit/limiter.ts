@@ -32,6 +32,8 @@ export interface RateLimitRow {
   window_end: Date;
   context?: unknown;
   passed?: boolean;
+  /** With a precondition: whether the token's user exists (checked first, so it answers first). */
+  known?: boolean;
   /** public.reserve_budget's answer, when a reservation was asked for. */
   budget?: unknown;
 }
@@ -50,7 +52,9 @@ export interface RateLimitRow {
  * the request counts at all (daily-status: the date is one of the user's
  * recent days). It is evaluated first, once (a materialized CTE read through
  * an InitPlan, which gates the counting scan as a one-time filter): when it
- * is false nothing is counted, and the row says `passed = false`.
+ * is false nothing is counted, and the row says `passed = false`. The gate
+ * also says whether the user exists (`known`), so a deleted user is told so
+ * before any precondition (without one, the counter's foreign key says it).
  */
 export function rateLimitStatement(
   userId: string,
@@ -80,12 +84,15 @@ export function rateLimitStatement(
     return q`select limits.request_count, limits.window_end ${columns} ${counting}`;
   }
   return q`
-    with gate as materialized (select coalesce((${precondition}), false) as passed),
+    with gate as materialized (
+      select exists (select 1 from auth.users u where u.id = ${userId}::uuid) as known,
+        coalesce((${precondition}), false) as passed
+    ),
     counted as (
       select limits.request_count, limits.window_end ${columns} ${counting}
-      where (select passed from gate)
+      where (select known and passed from gate)
     )
-    select gate.passed, counted.* from gate left join counted on true
+    select gate.known, gate.passed, counted.* from gate left join counted on true
   `;
 }
 

@@ -1,13 +1,20 @@
-/** ai-coach: a chat turn. Recent turns of the conversation go into the prompt, bounded in size. */
+/**
+ * ai-coach: a chat turn. Recent turns of the conversation go into the prompt,
+ * bounded in size. A conversation is its user's: an id nobody has used starts
+ * one, another user's answers 404 before the request counts or costs
+ * (public.ai_coach_conversations, which the turns' foreign key holds to).
+ */
 import { z } from 'zod';
 import { q } from '../../db/statement.ts';
+import { HttpError } from '../../http/errors.ts';
 import { storableText } from '../../http/validation.ts';
 import type { ChatMessage } from '../../llm/types.ts';
 import type { CoachKind } from '../kind.ts';
 
 export const AiCoachBodySchema = z.strictObject({
   message: storableText(4000, 1),
-  conversationId: z.uuid().optional(),
+  /** Lower case, as stored and as the Langfuse session: one conversation whatever the case sent. */
+  conversationId: z.uuid().toLowerCase().optional(),
   stream: z.boolean().optional(),
 });
 export type AiCoachBody = z.infer<typeof AiCoachBodySchema>;
@@ -28,6 +35,10 @@ export function boundHistory(
   return kept.reverse();
 }
 
+/** Another user's conversation looks like one that does not exist, as another user's trace does. */
+const conversationNotFound = (id: string) =>
+  new HttpError(404, 'not_found', `No conversation ${id}.`);
+
 export const aiCoach: CoachKind<AiCoachBody> = {
   endpoint: 'ai-coach',
   entityType: 'ai_coach_message',
@@ -45,6 +56,17 @@ export const aiCoach: CoachKind<AiCoachBody> = {
         limit ${config.history.maxTurns}
       ) recent
     )`;
+  },
+
+  precondition(userId, body) {
+    if (!body.conversationId) return null;
+    return {
+      check: q`not exists (
+        select 1 from public.ai_coach_conversations c
+        where c.id = ${body.conversationId}::uuid and c.user_id <> ${userId}::uuid
+      )`,
+      refusal: conversationNotFound(body.conversationId),
+    };
   },
 
   // The history is cut to HISTORY_MAX_CHARS (boundHistory), plus a role a turn.

@@ -33,7 +33,7 @@ export type DailyStatusBody = z.infer<typeof DailyStatusBodySchema>;
 export const DATE_OUT_OF_WINDOW = new HttpError(
   400,
   'invalid_request',
-  'A daily status can be posted only for your recent days: your local today, up to 7 days back and 1 day ahead unless configured otherwise.',
+  'A daily status can be posted only for your recent days: your local today, up to 7 days back and 1 day ahead.',
   { details: { reason: 'DATE_OUT_OF_WINDOW' } },
 );
 
