@@ -14,6 +14,8 @@
  *  - limiter:   rate-limiter checks per second (scripts/bench-limiter.ts).
  *  - sync:      one Langfuse sync pass over 10,000 scores (scripts/bench-sync.ts);
  *               target >= 20,000 scores a minute.
+ *  - functions: each Edge Function's bundle against its budget (the platform allows 20 MB)
+ *               and its cold start served alone (scripts/bench-functions.ts).
  *  - sync-cpu:  Deno CPU of one langfuse-sync pass at the default batch sizes, with a
  *               backlog (scripts/bench-sync-cpu.ts); target < 1,000 ms (hosted: 2 s a request).
  *  - analytics: queries over 1,000,000 traces (scripts/bench-analytics.ts);
@@ -25,6 +27,7 @@ import { createMigratedDatabase } from '../local/postgres/migrated-database.ts';
 import { startTestCluster } from '../local/postgres/throwaway-cluster.ts';
 import { type AnalyticsBench, benchAnalytics } from './bench-analytics.ts';
 import { type BudgetCpuBench, benchBudgetCpu } from './bench-budget-cpu.ts';
+import { benchFunctions } from './bench-functions.ts';
 import { benchLimiter, type LimiterBench } from './bench-limiter.ts';
 import { benchOverhead, type OverheadBench } from './bench-overhead.ts';
 import { benchPeer, type PeerBench, peerSettings } from './bench-peer.ts';
@@ -38,7 +41,7 @@ import { projectRoot } from './lib/project.ts';
 import { runMain } from './lib/step.ts';
 
 const PARTS = new Set(
-  (process.env.BENCH_PARTS ?? 'overhead,peer,budget-cpu,limiter,sync,sync-cpu,analytics')
+  (process.env.BENCH_PARTS ?? 'functions,overhead,peer,budget-cpu,limiter,sync,sync-cpu,analytics')
     .split(',')
     .map((p) => p.trim()),
 );
@@ -163,6 +166,26 @@ function printSync(result: SyncBench): void {
   );
 }
 
+type FunctionsBench = Awaited<ReturnType<typeof benchFunctions>>;
+
+function printFunctions(result: FunctionsBench): void {
+  console.log(
+    `\nEdge Functions: bundle (deno bundle) against its budget and the platform's ${result.platformLimitMb} MB, and a cold start served alone (median of 3)\n`,
+  );
+  console.log(
+    markdownTable(
+      ['function', 'bundle MB', 'budget MB', 'modules loaded ms', 'first answer ms'],
+      result.rows.map((row) => [
+        row.name,
+        row.bundleMb,
+        row.budgetMb,
+        row.loadMs,
+        row.firstAnswerMs,
+      ]),
+    ),
+  );
+}
+
 /** One pass must leave room under hosted Supabase's 2 s of CPU a request. */
 const SYNC_PASS_CPU_TARGET_MS = 1000;
 
@@ -255,10 +278,12 @@ runMain(async () => {
     rateLimiter?: LimiterBench;
     langfuseSync?: SyncBench;
     syncCpu?: SyncCpuBench;
+    functions?: FunctionsBench;
     analytics?: AnalyticsBench;
   } = { date: new Date().toISOString() };
   try {
     const usesBenchDatabase = [
+      'functions',
       'overhead',
       'peer',
       'budget-cpu',
@@ -268,6 +293,10 @@ runMain(async () => {
     ].some((part) => PARTS.has(part));
     if (usesBenchDatabase) {
       const url = await createMigratedDatabase(cluster, 'bench');
+      if (PARTS.has('functions')) {
+        results.functions = await benchFunctions(url);
+        printFunctions(results.functions);
+      }
       if (PARTS.has('overhead')) {
         results.overhead = [];
         for (const configuration of OVERHEAD_CONFIGURATIONS) {

@@ -11,16 +11,16 @@
  */
 import { createCoachHandler } from '../../supabase/functions/_shared/coach/handler.ts';
 import { aiCoach } from '../../supabase/functions/_shared/coach/kinds/ai-coach.ts';
+import { coachPlatformDeps } from '../../supabase/functions/_shared/coach/runtime.ts';
 import {
   chatCompletionBody,
   completionResult,
 } from '../../supabase/functions/_shared/llm/openai.ts';
 import { withRetries } from '../../supabase/functions/_shared/llm/retry.ts';
 import { LlmError, type LlmProvider } from '../../supabase/functions/_shared/llm/types.ts';
-import { platformDeps } from '../../supabase/functions/_shared/runtime.ts';
+import { platformConfig } from '../../supabase/functions/_shared/runtime.ts';
 
-const deps = platformDeps();
-const llm = deps.config.llm;
+const llm = platformConfig().config.llm;
 if (!llm?.baseUrl) throw new Error('OPENAI_BASE_URL is not set');
 const completionsUrl = `${llm.baseUrl}/chat/completions`;
 
@@ -44,14 +44,16 @@ const plainFetch: LlmProvider = {
   },
 };
 
-const handler = createCoachHandler(aiCoach, {
-  ...deps,
-  llm: withRetries(plainFetch, {
-    timeoutMs: llm.timeoutMs,
-    deadlineMs: llm.deadlineMs,
-    maxRetries: llm.maxRetries,
-  }),
-});
+const handler = createCoachHandler(
+  aiCoach,
+  await coachPlatformDeps(
+    withRetries(plainFetch, {
+      timeoutMs: llm.timeoutMs,
+      deadlineMs: llm.deadlineMs,
+      maxRetries: llm.maxRetries,
+    }),
+  ),
+);
 
 Deno.serve(
   {

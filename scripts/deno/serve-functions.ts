@@ -6,21 +6,34 @@
  * as the edge runtime would hand it over.
  *
  * Prints one JSON line {"ready":true,"port":...} once listening. On SIGINT or
- * SIGTERM it stops accepting, waits for background work (trace writes), exits.
+ * SIGTERM it stops accepting and waits for background work (trace writes)
+ * for at most SHUTDOWN_DRAIN_MS, then ends as a hosted worker does: a
+ * `beforeunload` event (detail.reason 'termination', as Supabase's edge
+ * runtime dispatches it), whose listener logs every record still unstored
+ * (supabase/functions/_shared/coach/in-flight.ts), and exits.
  *
  * One process serves every function, so an error that escapes one request
  * must not end it: an uncaught exception or unhandled rejection (postgres.js
  * throws from a timer when a connection dies under a query) is logged and the
  * server goes on. On hosted Supabase each function is its own isolate.
  */
+import { watchShutdown } from '../../supabase/functions/_shared/coach/in-flight.ts';
 import { pendingWork } from '../../supabase/functions/_shared/runtime.ts';
+
+/** Under the 5 s after which scripts/lib/functions-server.ts kills the server. */
+const SHUTDOWN_DRAIN_MS = 3000;
+
+watchShutdown(globalThis);
 
 type FunctionModule = { default: { fetch(req: Request): Promise<Response> } };
 
 const functionsDir = new URL('../../supabase/functions/', import.meta.url);
+// FUNCTIONS=health,budget serves only those (a cold start of one function, as its own isolate).
+const only = Deno.env.get('FUNCTIONS')?.split(',').filter(Boolean);
 const handlers = new Map<string, FunctionModule['default']>();
 for await (const entry of Deno.readDir(functionsDir)) {
   if (!entry.isDirectory || entry.name.startsWith('_') || entry.name.startsWith('.')) continue;
+  if (only && !only.includes(entry.name)) continue;
   const index = new URL(`${entry.name}/index.ts`, functionsDir);
   try {
     await Deno.stat(index);
@@ -81,8 +94,16 @@ const server = Deno.serve(
 );
 
 async function shutdown(): Promise<void> {
-  await server.shutdown();
-  await Promise.allSettled([...pendingWork]);
+  const drained = (async () => {
+    await server.shutdown();
+    await Promise.allSettled([...pendingWork]);
+  })();
+  const waited = new Promise((resolve) => setTimeout(resolve, SHUTDOWN_DRAIN_MS));
+  // Whatever the drain does, the server ends.
+  await Promise.race([drained.catch(() => undefined), waited]);
+  globalThis.dispatchEvent(
+    new CustomEvent('beforeunload', { cancelable: true, detail: { reason: 'termination' } }),
+  );
   Deno.exit(0);
 }
 Deno.addSignalListener('SIGINT', shutdown);

@@ -105,6 +105,8 @@ export function platformEnv(
   return {
     SUPABASE_URL: apiUrl,
     SUPABASE_DB_URL: databaseUrl,
+    // The shell's DATABASE_URL names the scripts' target, not a pooler: the functions use the one above.
+    DATABASE_URL: '',
     SUPABASE_JWKS: JSON.stringify(keys.publicJwks),
     SUPABASE_SECRET_KEYS: JSON.stringify({ default: keys.secretKey }),
     SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: keys.publishableKey }),

@@ -3,6 +3,7 @@
  * value fails at startup with the variable's name, not on some later request.
  */
 import { z } from 'zod';
+import { type ConnectionString, connectionString } from './db/connection-string.ts';
 import { DEFAULT_MAX_BODY_BYTES } from './http/body.ts';
 
 /** The endpoints that call the LLM, each with its own rate limit. */
@@ -107,13 +108,20 @@ export const EnvSchema = z.object({
   HISTORY_MAX_CHARS: positiveInt(12_000),
   APP_ENVIRONMENT: AppEnvironmentSchema,
   APP_RELEASE: AppReleaseSchema,
-  /** Connections per function instance; the transaction pooler multiplexes them. */
-  DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
-  /** Prepared statements: only on a direct or session-mode connection, never the transaction pooler. */
-  DB_PREPARE: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((value) => value === 'true'),
+  /**
+   * The transaction pooler's connection string (port 6543), preferred over
+   * the direct SUPABASE_DB_URL (db/connection-string.ts).
+   */
+  DATABASE_URL: optionalText,
+  SUPABASE_DB_URL: optionalText,
+  /**
+   * Connections per function instance. Every isolate of every function opens
+   * its own pool: isolates x functions x this must stay under the database's
+   * (or the pooler's) cap; Supabase advises one to four on serverless.
+   */
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(4),
+  /** Prepared statements: `auto` is on for a direct or session-mode connection, off for port 6543. */
+  DB_PREPARE: z.enum(['auto', 'true', 'false']).default('auto'),
   /** Per-user token and cost budgets (plans in the database); `off` skips the reservation. */
   BUDGETS: z
     .enum(['on', 'off'])
@@ -147,6 +155,8 @@ export interface AppConfig {
   history: { maxTurns: number; maxChars: number };
   environment: string;
   release: string | undefined;
+  /** DATABASE_URL or SUPABASE_DB_URL; null when neither is set. */
+  database: ConnectionString | null;
   dbPoolMax: number;
   dbPrepare: boolean;
   budgets: boolean;
@@ -191,6 +201,7 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     throw new ConfigError(`invalid environment: ${problems.join('; ')}`);
   }
   const env = parsed.data;
+  const database = connectionString(env, env.DB_PREPARE);
   return {
     llm: llmConfig(env),
     rateLimits: {
@@ -208,8 +219,10 @@ export function loadConfig(source: Record<string, string | undefined>): AppConfi
     history: { maxTurns: env.HISTORY_MAX_TURNS, maxChars: env.HISTORY_MAX_CHARS },
     environment: env.APP_ENVIRONMENT,
     release: env.APP_RELEASE,
+    database,
     dbPoolMax: env.DB_POOL_MAX,
-    dbPrepare: env.DB_PREPARE,
+    // Without a database the statements' form does not matter: the pooler-safe one.
+    dbPrepare: database?.prepare ?? env.DB_PREPARE === 'true',
     budgets: env.BUDGETS,
   };
 }

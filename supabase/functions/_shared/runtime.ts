@@ -1,19 +1,17 @@
 /**
  * Wiring for deployed functions: dependencies from the environment Supabase
- * gives every function, built once per instance on first request. This is
- * the only module that reads globals; everything it builds is injectable.
+ * gives every function, built once per instance on first request. This and
+ * coach/runtime.ts are the only modules that read globals; everything they
+ * build is injectable. Nothing here loads an LLM SDK, OpenTelemetry or
+ * Langfuse: a function's bundle holds only what its own handler imports.
  */
-import { authEnvFrom, createAuthenticator } from './auth.ts';
-import { type CoachDeps, systemClock } from './coach/deps.ts';
-import { createCoachHandler } from './coach/handler.ts';
-import type { CoachKind } from './coach/kind.ts';
-import { createTraceWriter } from './coach/trace-writer.ts';
+import type { Sql } from 'postgres';
+import { type Authenticator, authEnvFrom, createAuthenticator } from './auth.ts';
+import { type Clock, systemClock } from './coach/deps.ts';
 import { type AppConfig, loadConfig, runtimeEnv } from './config.ts';
 import { createDatabase } from './db/client.ts';
 import { describeError, errorResponse } from './http/errors.ts';
-import { createLlmProvider } from './llm/provider.ts';
-import { consoleLogger } from './log.ts';
-import { createRedactor } from './pii.ts';
+import { consoleLogger, type Logger } from './log.ts';
 
 type WaitUntil = (work: Promise<unknown>) => void;
 
@@ -32,56 +30,75 @@ export function platformWaitUntil(): WaitUntil {
   };
 }
 
-let shared: (Omit<CoachDeps, 'config'> & { config: AppConfig }) | undefined;
+export interface PlatformDeps {
+  sql: Sql;
+  config: AppConfig;
+  auth: Authenticator;
+  clock: Clock;
+  log: Logger;
+  env: Record<string, string | undefined>;
+}
 
-export function platformDeps(): CoachDeps {
+let shared: PlatformDeps | undefined;
+
+/** The config of this instance, parsed once. */
+export function platformConfig(): { env: Record<string, string | undefined>; config: AppConfig } {
   if (shared) return shared;
   const env = runtimeEnv();
-  const config = loadConfig(env);
-  if (!env.SUPABASE_DB_URL) throw new Error('SUPABASE_DB_URL is not set');
-  const sql = createDatabase(env.SUPABASE_DB_URL, {
-    max: config.dbPoolMax,
-    prepare: config.dbPrepare,
+  return { env, config: loadConfig(env) };
+}
+
+/** A pool on DATABASE_URL (the pooler) or SUPABASE_DB_URL, `max` connections (DB_POOL_MAX). */
+export function platformDatabase(config: AppConfig, max = config.dbPoolMax): Sql {
+  if (!config.database) throw new Error('neither DATABASE_URL nor SUPABASE_DB_URL is set');
+  return createDatabase(config.database.url, {
+    max,
+    prepare: config.database.prepare,
     timeoutMs: config.dbTimeoutMs,
   });
+}
+
+export function platformDeps(): PlatformDeps {
+  if (shared) return shared;
+  const { env, config } = platformConfig();
   shared = {
-    sql,
-    llm: config.llm ? createLlmProvider(config.llm) : null,
+    sql: platformDatabase(config),
     config,
     auth: createAuthenticator(authEnvFrom(env)),
     clock: systemClock,
-    traces: createTraceWriter(sql, platformWaitUntil(), consoleLogger, createRedactor(env), {
-      timeoutMs: config.dbTimeoutMs,
-      budgetMs: config.storeRetryBudgetMs,
-      prepare: config.dbPrepare,
-    }),
     log: consoleLogger,
+    env,
   };
   return shared;
 }
 
-/** `export default` of a function: the handler, built on first request. */
-export function serveHandler(build: (deps: CoachDeps) => (req: Request) => Promise<Response>): {
+type Handler = (req: Request) => Promise<Response>;
+
+/**
+ * `export default` of a function: the handler, built on first request (and
+ * again on the next one if building failed: a misconfiguration answers 500
+ * with its reason in the log, never a hang).
+ */
+export function serveHandler(build: () => Handler | Promise<Handler>): {
   fetch(req: Request): Promise<Response>;
 } {
-  let handler: ((req: Request) => Promise<Response>) | undefined;
+  let handler: Promise<Handler> | undefined;
   return {
-    fetch(req) {
+    async fetch(req) {
+      let ready: Handler;
       try {
-        handler ??= build(platformDeps());
+        handler ??= Promise.resolve().then(build);
+        ready = await handler;
       } catch (error) {
+        handler = undefined;
         consoleLogger({
           level: 'error',
           msg: 'function is misconfigured',
           error: describeError(error),
         });
-        return Promise.resolve(errorResponse(error, consoleLogger));
+        return errorResponse(error, consoleLogger);
       }
-      return handler(req);
+      return ready(req);
     },
   };
-}
-
-export function serveCoach<Body extends { stream?: boolean | undefined }>(kind: CoachKind<Body>) {
-  return serveHandler((deps) => createCoachHandler(kind, deps));
 }

@@ -1,5 +1,5 @@
 // GET /functions/v1/budget: the user's plan and budget windows. See _shared/budget/handler.ts.
 import { createBudgetHandler } from '../_shared/budget/handler.ts';
-import { serveHandler } from '../_shared/runtime.ts';
+import { platformDeps, serveHandler } from '../_shared/runtime.ts';
 
-export default serveHandler((deps) => createBudgetHandler(deps));
+export default serveHandler(() => createBudgetHandler(platformDeps()));

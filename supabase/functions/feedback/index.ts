@@ -1,5 +1,5 @@
 // POST /functions/v1/feedback: the user's feedback on a coach answer. See _shared/feedback.ts.
 import { createFeedbackHandler } from '../_shared/feedback.ts';
-import { serveHandler } from '../_shared/runtime.ts';
+import { platformDeps, serveHandler } from '../_shared/runtime.ts';
 
-export default serveHandler((deps) => createFeedbackHandler(deps));
+export default serveHandler(() => createFeedbackHandler(platformDeps()));

@@ -1,13 +1,13 @@
 // POST /functions/v1/langfuse-sync: one pass of the Langfuse sync, for the scheduler (secret key).
 import { LangfuseClient } from '@langfuse/client';
-import { runtimeEnv } from '../_shared/config.ts';
 import { loadSyncConfig } from '../_shared/langfuse/config.ts';
 import { createSyncHandler } from '../_shared/langfuse/handler.ts';
 import { ScoreRoute, UnrecordedResults } from '../_shared/langfuse/sync.ts';
-import { serveHandler } from '../_shared/runtime.ts';
+import { platformDeps, serveHandler } from '../_shared/runtime.ts';
 
-export default serveHandler((deps) => {
-  const config = loadSyncConfig(runtimeEnv());
+export default serveHandler(() => {
+  const deps = platformDeps();
+  const config = loadSyncConfig(deps.env);
   return createSyncHandler({
     auth: deps.auth,
     log: deps.log,

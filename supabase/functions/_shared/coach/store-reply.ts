@@ -51,7 +51,11 @@ function callOf(storage: StoreStatement, trace: TraceRecord | null): Statement {
   return storage.call(traceArgument(trace), traceSettlement(trace));
 }
 
-function storeStatement(storage: StoreStatement, trace: TraceRecord | null): Statement {
+/**
+ * The statement that stores the reply (and its trace): the same on the
+ * response path, in the background and in a replay (replay.ts).
+ */
+export function storeStatement(storage: StoreStatement, trace: TraceRecord | null): Statement {
   return q`select stored.* from ${callOf(storage, trace)} as stored`;
 }
 

@@ -13,12 +13,19 @@
  * mid-commit, and a frozen statement commits when the database thaws): the
  * trace id is the witness, since reply and trace commit together. A unique
  * violation while retrying means the same: the late commit won the race.
+ *
+ * On Supabase the retries also end before the worker's wall clock does, and
+ * a record still unstored when the worker ends is logged by the shutdown
+ * listener (in-flight.ts). A log line longer than the platform keeps is
+ * split into parts that join back (log-lines.ts); `npm run calls:sql` turns
+ * such lines into the statement that stores them.
  */
 import type { Sql } from 'postgres';
 import { withinDeadline } from '../db/deadline.ts';
 import { run, type Statement } from '../db/statement.ts';
 import { describeError, isUnavailable } from '../http/errors.ts';
 import { noRedaction, type Redactor } from '../pii.ts';
+import { retryDeadline, trackUnstored, type Unstored } from './in-flight.ts';
 import { insertTrace, type TraceLink, type TraceRecord, traceExists } from './trace.ts';
 
 /** A write to finish in the background. */
@@ -72,12 +79,30 @@ export function createTraceWriter(
   };
 
   async function write(job: BackgroundWrite): Promise<void> {
-    const giveUpAt = performance.now() + options.budgetMs;
+    const unstored = trackUnstored(job.traceId, job.record, log);
+    try {
+      await writeOrLog(job, unstored.entry);
+    } finally {
+      unstored.done();
+    }
+  }
+
+  async function writeOrLog(job: BackgroundWrite, unstored: Unstored): Promise<void> {
+    const budgetEndsAt = performance.now() + options.budgetMs;
+    // An attempt is a check and a write, and a second check after a unique violation.
+    const attemptMs = 3 * options.timeoutMs;
+    const { traceId } = job;
+    // Said when a shutdown line holds the record: it needs no insert after all.
+    const landedAfterShutdownLine = () => {
+      if (unstored.loggedAtShutdown) {
+        log({ level: 'info', msg: 'stored after all', traceId, loggedAtShutdown: true });
+      }
+    };
     let lastError: unknown;
     for (let attempt = 0; ; attempt += 1) {
       try {
         if (attempt > 0 || job.attemptedBefore) {
-          if (await stored(job.traceId)) return;
+          if (await stored(traceId)) return landedAfterShutdownLine();
         }
         try {
           await withinDeadline(
@@ -88,24 +113,25 @@ export function createTraceWriter(
           );
         } catch (error) {
           if (!isUniqueViolation(error)) throw error;
-          if (!(await stored(job.traceId))) throw error;
+          if (!(await stored(traceId))) throw error;
         }
-        if (attempt > 0)
-          log({ level: 'info', msg: 'stored after retries', traceId: job.traceId, attempt });
-        return;
+        if (attempt > 0) log({ level: 'info', msg: 'stored after retries', traceId, attempt });
+        return landedAfterShutdownLine();
       } catch (error) {
         lastError = error;
         // Only an outage is worth waiting out; anything else fails the same way again.
         if (!isUnavailable(error)) break;
       }
       const delay = RETRY_DELAYS_MS[attempt] ?? LONGEST_DELAY_MS;
-      if (performance.now() + delay > giveUpAt) break;
+      if (performance.now() + delay > retryDeadline(budgetEndsAt, attemptMs)) break;
       await sleep(delay);
     }
+    // The shutdown line already holds the record.
+    if (unstored.loggedAtShutdown) return;
     log({
       level: 'error',
       msg: 'call not recorded',
-      traceId: job.traceId,
+      traceId,
       error: describeError(lastError),
       record: job.record,
     });
