@@ -89,4 +89,34 @@ describe('q`` statements', () => {
     expect(() => render(q`select ${Number.NaN}`, true)).toThrow(/finite/);
     expect(() => render(q`select ${new Date('nope')}`, true)).toThrow(/Date/);
   });
+
+  it('render any number so no neighbour forms a comment: a property over random numbers', async () => {
+    // A seeded generator (xorshift), so a failure names the case and repeats.
+    let seed = 0x2f6b1d;
+    const next = () => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) / 2 ** 32;
+    };
+    const numbers: (number | bigint)[] = [-0, -1, -5, Number.MIN_SAFE_INTEGER, -1e-7, -1.5e21, -2n];
+    for (let i = 0; i < 150; i += 1) {
+      const magnitude = 10 ** Math.floor(next() * 30 - 10);
+      numbers.push((next() < 0.5 ? -1 : 1) * next() * magnitude);
+    }
+    for (const [i, value] of numbers.entries()) {
+      // Every place a number can meet SQL text: after a minus, a minus sign and a dash in a row.
+      const statement = q`select 1-${value}::numeric as a, ${value}::numeric-${value}::numeric as b, 2- -${value}::numeric as c`;
+      const { text } = render(statement, true);
+      expect(text, `case ${i}: ${value}`).not.toMatch(/--|\/\*/);
+      const [inline] = await run<{ a: string; b: string; c: string }[]>(db.sql, statement, {
+        prepare: false,
+      });
+      const [prepared] = await run<{ a: string; b: string; c: string }[]>(db.sql, statement, {
+        prepare: true,
+      });
+      expect(inline, `case ${i}: ${value}`).toEqual(prepared);
+      expect(Number(inline?.b)).toBe(0);
+    }
+  });
 });

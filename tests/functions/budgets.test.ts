@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type MockLlm, startMockLlm } from '../../local/mock-llm.ts';
 import { createBudgetHandler } from '../../supabase/functions/_shared/budget/handler.ts';
-import { tokensUpperEstimate } from '../../supabase/functions/_shared/budget/reservation.ts';
 import { aiCoach } from '../../supabase/functions/_shared/coach/kinds/ai-coach.ts';
 import { asUser } from '../../supabase/functions/_shared/db/as-user.ts';
+import { estimateTokens } from '../../supabase/functions/_shared/llm/tokens.ts';
 import { type CoachFixture, coachFixture, parseSse, post } from '../support/coach-fixture.ts';
 import { insertUser, type TestUser } from '../support/rows.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
@@ -287,8 +287,8 @@ describe('the token estimate', () => {
       select array_agg(public.tokens_upper_estimate(t) order by i) as counts
       from unnest(${texts}::text[]) with ordinality as x(t, i)
     `;
-    expect(texts.map(tokensUpperEstimate)).toEqual(row?.counts);
-    expect(tokensUpperEstimate('今日は')).toBe(4);
+    expect(texts.map(estimateTokens)).toEqual(row?.counts);
+    expect(estimateTokens('今日は')).toBe(4);
   });
 });
 

@@ -8,10 +8,9 @@
  *
  * The reservation is an upper estimate: the prompt as sent (system, the
  * body's text, and the context the rate-limit statement reads, measured there
- * by public.tokens_upper_estimate) in tokens counted generously (a token for
- * every three characters, and one more for every two bytes past the first of
- * a multi-byte character: CJK text is about a token a character), plus the
- * output limit (LLM_MAX_OUTPUT_TOKENS), priced from the price table.
+ * by public.tokens_upper_estimate) in tokens counted generously
+ * (llm/tokens.ts), plus the output limit (LLM_MAX_OUTPUT_TOKENS), priced from
+ * the price table.
  */
 import { q, type Statement } from '../db/statement.ts';
 import { HttpError } from '../http/errors.ts';
@@ -54,27 +53,6 @@ export interface BudgetReservation {
   /** The model has no price: the reservation counts tokens only. */
   unpriced: boolean;
 }
-
-/** Tokens the text may take, counted on the high side (as public.tokens_upper_estimate). */
-export function tokensUpperEstimate(text: string): number {
-  // Code points and UTF-8 bytes in one pass (as char_length and octet_length
-  // count them; a lone surrogate is one character, encoded as U+FFFD's three bytes).
-  let chars = 0;
-  let bytes = 0;
-  for (let i = 0; i < text.length; i += 1) {
-    const unit = text.charCodeAt(i);
-    chars += 1;
-    if (unit < 0x80) bytes += 1;
-    else if (unit < 0x800) bytes += 2;
-    else if (unit >= 0xd800 && unit <= 0xdbff && isLowSurrogate(text.charCodeAt(i + 1))) {
-      bytes += 4;
-      i += 1;
-    } else bytes += 3;
-  }
-  return Math.ceil(chars / 3) + Math.ceil((bytes - chars) / 2);
-}
-
-const isLowSurrogate = (unit: number) => unit >= 0xdc00 && unit <= 0xdfff;
 
 /** What to reserve before the context is known, and what each token of context adds. */
 export interface ReservationAsk {

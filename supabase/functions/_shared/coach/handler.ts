@@ -22,7 +22,6 @@ import {
   budgetHeaders,
   type ReservationAsk,
   reservationExpression,
-  tokensUpperEstimate,
 } from '../budget/reservation.ts';
 import { readJsonBody } from '../http/body.ts';
 import { preflightResponse } from '../http/cors.ts';
@@ -30,6 +29,7 @@ import { describeError, errorResponse, jsonResponse, serviceUnavailable } from '
 import { assertRoute } from '../http/route.ts';
 import { startServerTiming } from '../http/server-timing.ts';
 import { costUsd, priceOf } from '../llm/prices.ts';
+import { estimateTokens } from '../llm/tokens.ts';
 import { LlmError, type LlmProvider, type LlmRequest } from '../llm/types.ts';
 import { countRequest } from '../rate-limit/enforce.ts';
 import { type CoachDeps, llmHttpError } from './deps.ts';
@@ -56,7 +56,7 @@ function budgetAsk<Body extends { stream?: boolean | undefined }>(
   const text = kind
     .messages(body, null, deps.config)
     .reduce((all, message) => all + message.content, SYSTEM_PROMPTS[kind.entityType]);
-  const input = tokensUpperEstimate(text) + MESSAGE_OVERHEAD_TOKENS;
+  const input = estimateTokens(text) + MESSAGE_OVERHEAD_TOKENS;
   const price = priceOf(llm.model);
   return {
     userId,

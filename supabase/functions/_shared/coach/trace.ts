@@ -11,7 +11,8 @@ import type { Sql } from 'postgres';
 import { type BudgetReservation, settlementArgument } from '../budget/reservation.ts';
 import type { LlmProviderName } from '../config.ts';
 import { q, type Statement } from '../db/statement.ts';
-import { costUsd, estimateTokens } from '../llm/prices.ts';
+import { costUsd } from '../llm/prices.ts';
+import { estimateTokens } from '../llm/tokens.ts';
 import type { LlmFailureKind, LlmUsage } from '../llm/types.ts';
 import type { EntityType } from './entity-types.ts';
 

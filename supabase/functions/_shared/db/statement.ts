@@ -75,11 +75,13 @@ function literal(value: Value | Json): string {
     if (Number.isNaN(value.getTime())) throw new Error('an invalid Date in SQL');
     return quoteLiteral(value.toISOString());
   }
+  // Parenthesised, so no neighbour can run into the sign: `1-${-5}` is `1-(-5)`, never `1--5`,
+  // which SQL reads as 1 and a comment.
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new Error(`not a finite number for SQL: ${value}`);
-    return String(value);
+    return `(${String(value)})`;
   }
-  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'bigint') return `(${value.toString()})`;
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (Array.isArray(value)) {
     return value.length === 0 ? quoteLiteral('{}') : `array[${value.map(quoteLiteral).join(', ')}]`;

@@ -44,8 +44,3 @@ export function costUsd(model: string, usage: LlmUsage | null): number | null {
     1_000_000;
   return Math.round(cost * 1e10) / 1e10;
 }
-
-/** Roughly four characters a token: the estimate used when a provider reports no usage. */
-export function estimateTokens(text: string): number {
-  return Math.ceil(text.length / 4);
-}

@@ -3,9 +3,8 @@
  * platform's own fetch, with the request's headers handed over as a plain
  * record instead of the Headers object the SDKs build. The request is the
  * same, header for header; what changes is Deno's cost of reading them: its
- * fetch converts a Headers init through WebIDL's generic sequence path. In
- * the functions server's CPU profile at 16 clients that conversion took
- * 0.084 ms a call with the SDK's Headers, 0.007 ms with the record.
+ * fetch converts a Headers init through WebIDL's generic sequence path, far
+ * slower than a record (docs/benchmark.md says where the time goes).
  */
 export function sdkFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
   const headers = init?.headers;
