@@ -10,7 +10,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { projectRoot } from './lib/project.ts';
+import { projectRoot } from '../local/tooling/project.ts';
 
 interface LockEntry {
   version?: string;

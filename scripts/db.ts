@@ -6,7 +6,7 @@
  *   npm run db:reset [-- --force]     recreate, bootstrap, migrate, seed
  *   npm run db:migrate                apply pending migrations
  *   npm run db:rollback [-- N|--all]  undo the newest N migrations (default 1)
- *   npm run db:types                  regenerate the checked-in database types
+ *   npm run db:types [-- --out FILE]  the schema's TypeScript types (supabase-js), to stdout or FILE
  *   npm run db:advisors               supabase db advisors --fail-on warn
  *   npm run db:cleanup                retention now (RETENTION_DAYS, default 90)
  *
@@ -14,28 +14,28 @@
  * Postgres, which is started in the background when needed.
  */
 import { writeFile } from 'node:fs/promises';
-import { relative } from 'node:path';
 import { ensureLocalPostgres, stopLocalPostgres } from '../local/postgres/embedded.ts';
+import { connect } from '../local/tooling/connect.ts';
+import { LOCAL_DATABASE_URL, redactUrl, targetDatabaseUrl } from '../local/tooling/database-url.ts';
+import { rollbackMigrations } from '../local/tooling/migrations.ts';
+import { runMain, StepError } from '../local/tooling/step.ts';
+import { migrateUp, runSupabaseCli } from '../local/tooling/supabase-cli.ts';
 import { generateDatabaseTypes } from './lib/codegen.ts';
-import { connect } from './lib/connect.ts';
-import { LOCAL_DATABASE_URL, redactUrl, targetDatabaseUrl } from './lib/database-url.ts';
-import { rollbackMigrations } from './lib/migrations.ts';
-import { databaseTypesFile, projectRoot } from './lib/project.ts';
 import { resetDatabase } from './lib/reset.ts';
 import { DEFAULT_RETENTION_DAYS, runRetention } from './lib/retention.ts';
-import { runMain, StepError } from './lib/step.ts';
-import { migrateUp, runSupabaseCli } from './lib/supabase-cli.ts';
 
 const log = (line: string) => console.log(line);
+/** For commands whose stdout is their output. */
+const logToStderr = (line: string) => console.error(line);
 
 /** The target database, with the embedded server started if it is the target. */
-async function target(): Promise<string> {
+async function target(say = log): Promise<string> {
   const url = targetDatabaseUrl();
   if (url === LOCAL_DATABASE_URL) {
     const { started } = await ensureLocalPostgres();
-    if (started) log(`✔ started local Postgres on 127.0.0.1:54322 (stop it with npm run db:stop)`);
+    if (started) say(`✔ started local Postgres on 127.0.0.1:54322 (stop it with npm run db:stop)`);
   }
-  log(`→ ${redactUrl(url)}`);
+  say(`→ ${redactUrl(url)}`);
   return url;
 }
 
@@ -83,9 +83,17 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
       await sql.end();
     }
   },
-  async types() {
-    await writeFile(databaseTypesFile, await generateDatabaseTypes(await target()));
-    log(`✔ wrote ${relative(projectRoot, databaseTypesFile)}`);
+  async types(args) {
+    const outAt = args.indexOf('--out');
+    const out = outAt === -1 ? undefined : args[outAt + 1];
+    if (outAt !== -1 && !out) throw new StepError('parse arguments', '--out wants a file name');
+    const types = await generateDatabaseTypes(await target(logToStderr));
+    if (!out) {
+      await new Promise<void>((resolve) => process.stdout.write(types, () => resolve()));
+      return;
+    }
+    await writeFile(out, types);
+    logToStderr(`✔ wrote ${out}`);
   },
   async cleanup() {
     const sql = connect(await target());

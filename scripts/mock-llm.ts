@@ -1,11 +1,10 @@
 /**
  * `npm run mock-llm`: the local mock LLM on its own, for pointing any server
- * at it (`supabase functions serve` with OPENAI_BASE_URL or ANTHROPIC_BASE_URL)
- * and for the benchmark, which needs it in a process of its own.
+ * at it (`supabase functions serve` with OPENAI_BASE_URL or ANTHROPIC_BASE_URL).
+ * The benchmark starts its own (local/tooling/mock-llm-process.ts).
  *
- *   npm run mock-llm -- [--port 54329] [--latency 150] [--chunk-delay 20] [--ready-json]
+ *   npm run mock-llm -- [--port 54329] [--latency 150] [--chunk-delay 20]
  *
- * With --ready-json it prints one JSON line with its URLs once listening.
  * Ctrl-C or SIGTERM stops it.
  */
 import { parseArgs } from 'node:util';
@@ -16,7 +15,6 @@ const { values } = parseArgs({
     port: { type: 'string', default: '54329' },
     latency: { type: 'string', default: '150' },
     'chunk-delay': { type: 'string', default: '20' },
-    'ready-json': { type: 'boolean', default: false },
   },
 });
 
@@ -36,21 +34,10 @@ const mock = await startMockLlm({
     chunkDelayMs: nonNegative('chunk-delay', values['chunk-delay']),
   },
 });
-if (values['ready-json']) {
-  console.log(
-    JSON.stringify({
-      ready: true,
-      url: mock.url,
-      openaiBaseUrl: mock.openaiBaseUrl,
-      anthropicBaseUrl: mock.anthropicBaseUrl,
-    }),
-  );
-} else {
-  console.log(`mock LLM listening
+console.log(`mock LLM listening
   OpenAI-compatible:  OPENAI_BASE_URL=${mock.openaiBaseUrl}
   Anthropic:          ANTHROPIC_BASE_URL=${mock.anthropicBaseUrl}
   latency ${values.latency} ms, ${values['chunk-delay']} ms between streamed chunks; Ctrl-C stops it`);
-}
 const stop = () => void mock.stop().then(() => process.exit(0));
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);

@@ -3,9 +3,9 @@
  * (DATABASE_URL, or the local one `npm start` runs), its rows printed as a
  * table. For looking around without installing psql.
  */
-import { connect } from './lib/connect.ts';
-import { targetDatabaseUrl } from './lib/database-url.ts';
-import { runMain, StepError } from './lib/step.ts';
+import { connect } from '../local/tooling/connect.ts';
+import { targetDatabaseUrl } from '../local/tooling/database-url.ts';
+import { runMain, StepError } from '../local/tooling/step.ts';
 
 function cell(value: unknown): string {
   if (value === null || value === undefined) return '';

@@ -10,8 +10,8 @@
  * SUPABASE_SECRET_KEY it runs against a hosted project.
  */
 import { parseArgs } from 'node:util';
-import { loadOrCreateKeys } from './lib/keys.ts';
-import { runMain, StepError } from './lib/step.ts';
+import { loadOrCreateKeys } from '../local/tooling/keys.ts';
+import { runMain, StepError } from '../local/tooling/step.ts';
 
 const API_URL =
   process.env.SUPABASE_URL ?? `http://127.0.0.1:${process.env.FUNCTIONS_PORT ?? 54321}`;

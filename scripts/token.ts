@@ -8,11 +8,11 @@
  */
 import { z } from 'zod';
 import { ensureLocalPostgres } from '../local/postgres/embedded.ts';
-import { connect } from './lib/connect.ts';
-import { LOCAL_DATABASE_URL, targetDatabaseUrl } from './lib/database-url.ts';
-import { loadOrCreateKeys, signUserToken } from './lib/keys.ts';
-import { runMain, StepError } from './lib/step.ts';
-import { ensureUser } from './lib/users.ts';
+import { connect } from '../local/tooling/connect.ts';
+import { LOCAL_DATABASE_URL, targetDatabaseUrl } from '../local/tooling/database-url.ts';
+import { loadOrCreateKeys, signUserToken } from '../local/tooling/keys.ts';
+import { runMain, StepError } from '../local/tooling/step.ts';
+import { ensureUser } from '../local/tooling/users.ts';
 
 const ArgsSchema = z.object({
   email: z.email(),

@@ -14,11 +14,11 @@
  * only those calls.
  */
 import { text } from 'node:stream/consumers';
+import { connect } from '../local/tooling/connect.ts';
+import { redactUrl, targetDatabaseUrl } from '../local/tooling/database-url.ts';
+import { runMain, StepError } from '../local/tooling/step.ts';
 import { storeRecordsSql, unrecordedCalls } from '../supabase/functions/_shared/coach/replay.ts';
 import { joinLogParts, parseLogLine } from '../supabase/functions/_shared/log-lines.ts';
-import { connect } from './lib/connect.ts';
-import { redactUrl, targetDatabaseUrl } from './lib/database-url.ts';
-import { runMain, StepError } from './lib/step.ts';
 
 runMain(async () => {
   const args = process.argv.slice(2);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { parse as parseYaml } from 'yaml';
-import { projectRoot } from '../../scripts/lib/project.ts';
+import { projectRoot } from '../tooling/project.ts';
 
 /** Langfuse's published OpenAPI spec (vendored; see vendor/README.md). */
 export const LANGFUSE_OPENAPI_FILE = join(projectRoot, 'vendor', 'langfuse', 'openapi.yml');

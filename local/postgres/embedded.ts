@@ -18,9 +18,9 @@ import { arch, platform, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
-import { LOCAL_DATABASE_URL } from '../../scripts/lib/database-url.ts';
-import { localStateDir } from '../../scripts/lib/project.ts';
-import { StepError } from '../../scripts/lib/step.ts';
+import { LOCAL_DATABASE_URL } from '../tooling/database-url.ts';
+import { localStateDir } from '../tooling/project.ts';
+import { StepError } from '../tooling/step.ts';
 
 const execFileAsync = promisify(execFile);
 

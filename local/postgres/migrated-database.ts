@@ -3,10 +3,10 @@
  * platform bootstrap, then every migration through `supabase migration up`.
  * For the benchmark, `npm run chaos` and tests that need a server of their own.
  */
-import { connect, escapeIdentifier } from '../../scripts/lib/connect.ts';
-import { withDatabase } from '../../scripts/lib/database-url.ts';
-import { bootstrapPlatform } from '../../scripts/lib/platform.ts';
-import { migrateUp } from '../../scripts/lib/supabase-cli.ts';
+import { connect, escapeIdentifier } from '../tooling/connect.ts';
+import { withDatabase } from '../tooling/database-url.ts';
+import { bootstrapPlatform } from '../tooling/platform.ts';
+import { migrateUp } from '../tooling/supabase-cli.ts';
 import type { TestCluster } from './throwaway-cluster.ts';
 
 /** Drops `name` if it exists, creates it, bootstraps and migrates it; returns its URL. */

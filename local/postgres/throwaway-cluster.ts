@@ -14,8 +14,8 @@ import { randomBytes } from 'node:crypto';
 import { chown, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { withDatabase } from '../../scripts/lib/database-url.ts';
 import { freePort } from '../free-port.ts';
+import { withDatabase } from '../tooling/database-url.ts';
 import { binaries, initialiseCluster, SERVER_FLAGS, serverUser } from './embedded.ts';
 
 export interface ClusterControl {

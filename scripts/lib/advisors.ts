@@ -1,5 +1,5 @@
 /** `supabase db advisors` findings, parsed: the Supabase linter (splinter) run on a database. */
-import { runSupabaseCli } from './supabase-cli.ts';
+import { runSupabaseCli } from '../../local/tooling/supabase-cli.ts';
 
 export interface AdvisorFinding {
   name: string;

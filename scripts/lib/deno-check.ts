@@ -1,7 +1,8 @@
 /**
  * `deno check` of everything Deno runs, against the lockfiles, in two views:
  *
- *  - as it runs here: every function entry point and every scripts/deno/*.ts
+ *  - as it runs here: every function entry point and every Deno script
+ *    (local/deno/*.ts, bench/deno/*.ts)
  *    with the root deno.json and deno.lock (Deno also reads package.json, so
  *    its dependencies are part of that lock's workspace);
  *  - as it deploys: the functions with their own deno.json, which points at
@@ -18,9 +19,9 @@ import { execFile } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { denoBin } from './functions-server.ts';
-import { projectRoot } from './project.ts';
-import { StepError } from './step.ts';
+import { denoBin } from '../../local/tooling/functions-server.ts';
+import { projectRoot } from '../../local/tooling/project.ts';
+import { StepError } from '../../local/tooling/step.ts';
 
 const run = promisify(execFile);
 
@@ -33,9 +34,16 @@ export async function functionEntryPoints(root: string): Promise<string[]> {
     .sort();
 }
 
+/** Where the Deno scripts live: the functions server's entry and the benchmark's servers. */
+const DENO_SCRIPT_DIRS = ['local/deno', 'bench/deno'];
+
 export async function denoScripts(root: string): Promise<string[]> {
-  const files = await readdir(join(root, 'scripts', 'deno'));
-  return files.filter((file) => file.endsWith('.ts')).map((file) => `scripts/deno/${file}`);
+  const scripts: string[] = [];
+  for (const dir of DENO_SCRIPT_DIRS) {
+    const files = await readdir(join(root, dir)).catch(() => []);
+    scripts.push(...files.filter((file) => file.endsWith('.ts')).map((file) => `${dir}/${file}`));
+  }
+  return scripts;
 }
 
 /** The deploy lock: the root lock without what package.json added to its workspace. */

@@ -13,13 +13,18 @@
  */
 import { existsSync } from 'node:fs';
 import type { Sql } from 'postgres';
-import { connect, escapeIdentifier } from './connect.ts';
-import { databaseName, isLocalDatabaseUrl, redactUrl, withDatabase } from './database-url.ts';
-import { bootstrapPlatform, detectPlatform } from './platform.ts';
-import { bootstrapFile, seedFile } from './project.ts';
-import { runSqlFile } from './sql-file.ts';
-import { StepError, sqlStepError } from './step.ts';
-import { migrateUp } from './supabase-cli.ts';
+import { connect, escapeIdentifier } from '../../local/tooling/connect.ts';
+import {
+  databaseName,
+  isLocalDatabaseUrl,
+  redactUrl,
+  withDatabase,
+} from '../../local/tooling/database-url.ts';
+import { bootstrapPlatform, detectPlatform } from '../../local/tooling/platform.ts';
+import { bootstrapFile, seedFile } from '../../local/tooling/project.ts';
+import { runSqlFile } from '../../local/tooling/sql-file.ts';
+import { StepError, sqlStepError } from '../../local/tooling/step.ts';
+import { migrateUp } from '../../local/tooling/supabase-cli.ts';
 
 export interface ResetOptions {
   /** Allow a database that is not on this machine. */

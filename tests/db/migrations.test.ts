@@ -9,10 +9,10 @@ import {
   appliedVersions,
   listMigrations,
   rollbackMigrations,
-} from '../../scripts/lib/migrations.ts';
-import { bootstrapPlatform, detectPlatform } from '../../scripts/lib/platform.ts';
-import { rollbacksDir } from '../../scripts/lib/project.ts';
-import { migrateUp } from '../../scripts/lib/supabase-cli.ts';
+} from '../../local/tooling/migrations.ts';
+import { bootstrapPlatform, detectPlatform } from '../../local/tooling/platform.ts';
+import { rollbacksDir } from '../../local/tooling/project.ts';
+import { migrateUp } from '../../local/tooling/supabase-cli.ts';
 import { catalogSnapshot } from '../support/catalog.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 

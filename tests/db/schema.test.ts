@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../../scripts/lib/project.ts';
+import { projectRoot } from '../../local/tooling/project.ts';
 import { describeTable, listPolicies, type TableInfo } from '../support/catalog.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 

@@ -5,8 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/free-port.ts';
-import { type FunctionsServer, startFunctionsServer } from '../../scripts/lib/functions-server.ts';
-import { createKeys, platformEnv } from '../../scripts/lib/keys.ts';
+import {
+  type FunctionsServer,
+  startFunctionsServer,
+} from '../../local/tooling/functions-server.ts';
+import { createKeys, platformEnv } from '../../local/tooling/keys.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 
 let db: TestDatabase;

@@ -12,9 +12,17 @@ import WebSocket from 'ws';
 import { freePort } from '../../local/free-port.ts';
 import { type LangfuseServer, startLangfuseServer } from '../../local/langfuse/server.ts';
 import { type MockLlm, startMockLlm } from '../../local/mock-llm.ts';
-import { type FunctionsServer, startFunctionsServer } from '../../scripts/lib/functions-server.ts';
-import { createKeys, type LocalKeys, platformEnv, signUserToken } from '../../scripts/lib/keys.ts';
-import { projectRoot } from '../../scripts/lib/project.ts';
+import {
+  type FunctionsServer,
+  startFunctionsServer,
+} from '../../local/tooling/functions-server.ts';
+import {
+  createKeys,
+  type LocalKeys,
+  platformEnv,
+  signUserToken,
+} from '../../local/tooling/keys.ts';
+import { projectRoot } from '../../local/tooling/project.ts';
 import { langfuseTraceId } from '../../supabase/functions/_shared/langfuse/trace-id.ts';
 import { get } from '../local/langfuse-http.ts';
 import { parseSse } from '../support/coach-fixture.ts';

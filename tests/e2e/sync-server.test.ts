@@ -8,8 +8,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/free-port.ts';
 import { type LangfuseServer, startLangfuseServer } from '../../local/langfuse/server.ts';
-import { type FunctionsServer, startFunctionsServer } from '../../scripts/lib/functions-server.ts';
-import { createKeys, type LocalKeys, platformEnv } from '../../scripts/lib/keys.ts';
+import {
+  type FunctionsServer,
+  startFunctionsServer,
+} from '../../local/tooling/functions-server.ts';
+import { createKeys, type LocalKeys, platformEnv } from '../../local/tooling/keys.ts';
 import { insertPendingFeedback } from '../support/rows.ts';
 import { scoreDeliveries } from '../support/sync-fixture.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';

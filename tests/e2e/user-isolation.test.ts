@@ -6,8 +6,16 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/free-port.ts';
 import { type MockLlm, startMockLlm } from '../../local/mock-llm.ts';
-import { type FunctionsServer, startFunctionsServer } from '../../scripts/lib/functions-server.ts';
-import { createKeys, type LocalKeys, platformEnv, signUserToken } from '../../scripts/lib/keys.ts';
+import {
+  type FunctionsServer,
+  startFunctionsServer,
+} from '../../local/tooling/functions-server.ts';
+import {
+  createKeys,
+  type LocalKeys,
+  platformEnv,
+  signUserToken,
+} from '../../local/tooling/keys.ts';
 import { asUser } from '../../supabase/functions/_shared/db/as-user.ts';
 import { insertCoachTurn, insertUser, type TestUser } from '../support/rows.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';

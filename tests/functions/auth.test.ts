@@ -9,7 +9,7 @@ import { createPublicKey, randomBytes, randomUUID } from 'node:crypto';
 import { importJWK, type JWTPayload, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MockLlm, startMockLlm } from '../../local/mock-llm.ts';
-import { platformEnv } from '../../scripts/lib/keys.ts';
+import { platformEnv } from '../../local/tooling/keys.ts';
 import {
   type AuthEnv,
   authEnvFrom,

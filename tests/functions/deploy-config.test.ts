@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot, supabaseDir } from '../../scripts/lib/project.ts';
+import { projectRoot, supabaseDir } from '../../local/tooling/project.ts';
 
 const functionsDir = join(supabaseDir, 'functions');
 const functionNames = readdirSync(functionsDir).filter(

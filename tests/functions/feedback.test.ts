@@ -3,7 +3,7 @@
  * RLS decides; repeated feedback replaces the value and re-queues the score.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { platformEnv } from '../../scripts/lib/keys.ts';
+import { platformEnv } from '../../local/tooling/keys.ts';
 import { authEnvFrom, createAuthenticator } from '../../supabase/functions/_shared/auth.ts';
 import { systemClock } from '../../supabase/functions/_shared/coach/deps.ts';
 import { loadConfig } from '../../supabase/functions/_shared/config.ts';

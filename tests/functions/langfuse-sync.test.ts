@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { LangfuseServer } from '../../local/langfuse/server.ts';
-import { createKeys, platformEnv } from '../../scripts/lib/keys.ts';
+import { createKeys, platformEnv } from '../../local/tooling/keys.ts';
 import { authEnvFrom, createAuthenticator } from '../../supabase/functions/_shared/auth.ts';
 import type { SyncConfig } from '../../supabase/functions/_shared/langfuse/config.ts';
 import { createSyncHandler } from '../../supabase/functions/_shared/langfuse/handler.ts';

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { supabaseDir } from '../../scripts/lib/project.ts';
+import { supabaseDir } from '../../local/tooling/project.ts';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.ts';
 
 const file = readFileSync(join(supabaseDir, 'schedules', 'cron-history.sql'), 'utf8');

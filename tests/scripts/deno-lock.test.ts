@@ -10,8 +10,8 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../../local/tooling/project.ts';
 import { checkDeno, deployLock, functionEntryPoints } from '../../scripts/lib/deno-check.ts';
-import { projectRoot } from '../../scripts/lib/project.ts';
 
 interface DenoLock {
   specifiers: Record<string, string>;
@@ -112,9 +112,10 @@ describe('deno check', () => {
     for (const path of ['deno.json', 'deno.lock', 'package.json', 'supabase/functions']) {
       await cp(join(projectRoot, path), join(root, path), { recursive: true });
     }
-    await mkdir(join(root, 'scripts', 'deno'), { recursive: true });
+    await mkdir(join(root, 'local', 'deno'), { recursive: true });
+    await mkdir(join(root, 'bench', 'deno'), { recursive: true });
     await writeFile(
-      join(root, 'scripts', 'deno', 'serve.ts'),
+      join(root, 'local', 'deno', 'serve.ts'),
       "import { consoleLogger } from '../../supabase/functions/_shared/log.ts';\nconsoleLogger({ msg: 'ok' });\n",
     );
     await writeFile(join(root, broken.path), broken.text);
@@ -127,12 +128,12 @@ describe('deno check', () => {
 
   it('fails on a type error in a Deno script, which tsc does not check', async () => {
     const root = await copyWith('script', {
-      path: 'scripts/deno/broken.ts',
+      path: 'bench/deno/broken.ts',
       text: "export const port: number = 'not a number';\n",
     });
     await expect(checkDeno({ root })).rejects.toMatchObject({
       step: 'deno check',
-      detail: expect.stringMatching(/TS2322[\s\S]*scripts\/deno\/broken\.ts/),
+      detail: expect.stringMatching(/TS2322[\s\S]*bench\/deno\/broken\.ts/),
     });
   }, 180_000);
 

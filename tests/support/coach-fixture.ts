@@ -5,7 +5,7 @@
  */
 import type { Sql } from 'postgres';
 import type { MockLlm } from '../../local/mock-llm.ts';
-import { platformEnv } from '../../scripts/lib/keys.ts';
+import { platformEnv } from '../../local/tooling/keys.ts';
 import { authEnvFrom, createAuthenticator } from '../../supabase/functions/_shared/auth.ts';
 import type { CoachDeps } from '../../supabase/functions/_shared/coach/deps.ts';
 import { createCoachHandler } from '../../supabase/functions/_shared/coach/handler.ts';

@@ -7,10 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { startTestCluster } from '../../local/postgres/throwaway-cluster.ts';
-import { connect, escapeIdentifier } from '../../scripts/lib/connect.ts';
-import { withDatabase } from '../../scripts/lib/database-url.ts';
-import { bootstrapPlatform } from '../../scripts/lib/platform.ts';
-import { migrateUp } from '../../scripts/lib/supabase-cli.ts';
+import { connect, escapeIdentifier } from '../../local/tooling/connect.ts';
+import { withDatabase } from '../../local/tooling/database-url.ts';
+import { bootstrapPlatform } from '../../local/tooling/platform.ts';
+import { migrateUp } from '../../local/tooling/supabase-cli.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

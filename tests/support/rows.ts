@@ -4,23 +4,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Sql } from 'postgres';
+import { ensureUser } from '../../local/tooling/users.ts';
 
 export interface TestUser {
   id: string;
   email: string;
 }
 
-/** A user as Supabase Auth would create it. */
+/** A new user as Supabase Auth would create it (a random email unless one is given). */
 export async function insertUser(
   sql: Sql,
   email = `${randomUUID()}@example.com`,
 ): Promise<TestUser> {
-  const id = randomUUID();
-  await sql`
-    insert into auth.users (instance_id, id, aud, role, email, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
-    values ('00000000-0000-0000-0000-000000000000', ${id}, 'authenticated', 'authenticated', ${email},
-            '{"provider": "email"}', '{}', now(), now())
-  `;
+  const { id } = await ensureUser(sql, email);
   return { id, email };
 }
 

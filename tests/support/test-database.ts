@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import type { Sql } from 'postgres';
 import postgres from 'postgres';
 import { inject } from 'vitest';
-import { connect, escapeIdentifier } from '../../scripts/lib/connect.ts';
-import { withDatabase } from '../../scripts/lib/database-url.ts';
+import { connect, escapeIdentifier } from '../../local/tooling/connect.ts';
+import { withDatabase } from '../../local/tooling/database-url.ts';
 
 export interface TestDatabase {
   name: string;

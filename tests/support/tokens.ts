@@ -10,7 +10,7 @@ import {
   type LocalKeys,
   signLegacyUserToken,
   signUserToken,
-} from '../../scripts/lib/keys.ts';
+} from '../../local/tooling/keys.ts';
 
 export { createKeys, LOCAL_AUTH_ISSUER, type LocalKeys, signLegacyUserToken, signUserToken };
 

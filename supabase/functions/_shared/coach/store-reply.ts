@@ -22,7 +22,7 @@ import { describeError, isUnavailable, isUnknownUser } from '../http/errors.ts';
 import { storable } from '../http/validation.ts';
 import type { LlmResult, LlmUsage } from '../llm/types.ts';
 import type { CoachDeps } from './deps.ts';
-import type { CoachKind, StoredRow, StoreInput, StoreStatement } from './kind.ts';
+import type { StoredRow, StoreInput, StoreStatement } from './kind.ts';
 import { type TraceRecord, traceArgument, traceSettlement } from './trace.ts';
 import { type CallRecord, successTrace } from './trace-builders.ts';
 
@@ -39,14 +39,6 @@ export interface StoreOutcome {
 }
 
 /** The call of the kind's store function: the reply, and with it its trace when one is given. */
-export function storeCall<Body extends AnyBody>(
-  kind: CoachKind<Body>,
-  input: StoreInput<Body>,
-  trace: TraceRecord | null,
-): Statement {
-  return callOf(kind.store(input), trace);
-}
-
 function callOf(storage: StoreStatement, trace: TraceRecord | null): Statement {
   return storage.call(traceArgument(trace), traceSettlement(trace));
 }
