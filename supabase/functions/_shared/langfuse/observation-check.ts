@@ -15,7 +15,7 @@
 import { z } from 'zod';
 import type { LangfuseSettings } from './config.ts';
 import { spanIdsOf } from './otel-spans.ts';
-import { readBody } from './otlp-answer.ts';
+import { failureMessage, readBody } from './otlp-answer.ts';
 import { langfuseTraceId } from './trace-id.ts';
 
 /** How long after a lost answer the trace is looked up: Langfuse writes what it takes within seconds. */
@@ -58,11 +58,9 @@ export async function spansInLangfuse(
     const held = new Set(parsed.data.data.map((o) => o.id).filter((id) => expected.includes(id)));
     return { kind: 'found', spanIds: held };
   } catch (error) {
-    const message = signal.aborted
-      ? `no complete answer within ${langfuse.timeoutMs} ms`
-      : error instanceof Error
-        ? error.message
-        : String(error);
-    return { kind: 'unknown', error: `lookup: ${message}` };
+    return {
+      kind: 'unknown',
+      error: `lookup: ${failureMessage(error, signal, langfuse.timeoutMs)}`,
+    };
   }
 }

@@ -88,6 +88,15 @@ export function readOtlpAnswer(contentType: string | null, body: Uint8Array): Ot
 }
 
 /**
+ * Why a bounded request to Langfuse failed: its deadline when the signal
+ * ended it (headers or body), else the error's own message.
+ */
+export function failureMessage(error: unknown, signal: AbortSignal, timeoutMs: number): string {
+  if (signal.aborted) return `no complete answer within ${timeoutMs} ms`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
  * The body of `res`, at most `maxBytes`. The request's abort signal bounds
  * this read too: a body that never ends fails when the signal fires.
  */

@@ -13,7 +13,7 @@ import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { LangfuseSettings } from './config.ts';
 import { buildSpans, type TraceRow } from './otel-spans.ts';
-import { readBody, readOtlpAnswer } from './otlp-answer.ts';
+import { failureMessage, readBody, readOtlpAnswer } from './otlp-answer.ts';
 import { parseRetryAfter, refusesTheCaller } from './retry.ts';
 
 /** Langfuse's answer to an export is a small JSON object; anything much longer is not one. */
@@ -98,12 +98,11 @@ export async function postTraces(
     }
     return { kind: 'exported' };
   } catch (error) {
-    const message = signal.aborted
-      ? `no complete answer within ${langfuse.timeoutMs} ms`
-      : error instanceof Error
-        ? error.message
-        : String(error);
     // The request may have reached Langfuse before the answer was lost.
-    return { kind: 'retry', error: message, unconfirmed: true };
+    return {
+      kind: 'retry',
+      error: failureMessage(error, signal, langfuse.timeoutMs),
+      unconfirmed: true,
+    };
   }
 }
